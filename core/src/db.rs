@@ -1,0 +1,316 @@
+//! [`Db`], the handle users hold: storage plus queries in one object.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::eval::{self, Querier, QueryOptions};
+use crate::model::{Labels, Matcher, Point};
+use crate::value::{QueryResult, Series, Value};
+
+/// Options for opening a database.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Drop samples older than this (relative to the newest sample) when
+    /// [`Db::apply_retention`] runs; `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// Query engine settings used by [`Db::query`] and [`Db::query_range`].
+    pub query: QueryOptions,
+    /// Open read-only: writes fail, and the file is never modified.
+    pub read_only: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { retention: None, query: QueryOptions::default(), read_only: false }
+    }
+}
+
+/// Metadata of a metric family, as pushed with `# HELP` / `# TYPE` / `# UNIT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricMetadata {
+    /// Metric family name.
+    pub metric: String,
+    /// `counter`, `gauge`, `histogram`, `summary`, `untyped`, … .
+    pub kind: String,
+    /// The HELP text.
+    pub help: String,
+    /// The unit (OpenMetrics), or empty.
+    pub unit: String,
+}
+
+/// Samples for many series, written by [`Db::write`] in one atomic commit.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    series: Vec<(Labels, Vec<Point>)>,
+    samples: usize,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Batch::default()
+    }
+
+    /// Adds one sample.
+    pub fn add(&mut self, labels: &Labels, t: i64, v: f64) {
+        self.add_points(labels, &[Point::new(t, v)]);
+    }
+
+    /// Adds many samples of one series.
+    pub fn add_points(&mut self, labels: &Labels, points: &[Point]) {
+        // Consecutive adds to the same series share one entry.
+        match self.series.last_mut() {
+            Some((l, pts)) if l == labels => pts.extend_from_slice(points),
+            _ => self.series.push((labels.clone(), points.to_vec())),
+        }
+        self.samples += points.len();
+    }
+
+    /// Number of samples in the batch.
+    pub fn len(&self) -> usize {
+        self.samples
+    }
+
+    /// Whether the batch holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples == 0
+    }
+
+    /// The series and their samples, in insertion order (a series may repeat).
+    pub fn series(&self) -> &[(Labels, Vec<Point>)] {
+        &self.series
+    }
+}
+
+/// Counts reported by [`Db::compact`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompactStats {
+    /// Series whose chunks were rewritten.
+    pub series_rewritten: u64,
+    /// Chunks before compaction, over the rewritten series.
+    pub chunks_before: u64,
+    /// Chunks after compaction, over the rewritten series.
+    pub chunks_after: u64,
+}
+
+/// A promlite database: one SQLite file of series. `Send + Sync`: share it
+/// between threads (e.g. in an `Arc`); many threads may read while one writes.
+pub struct Db {
+    storage: crate::storage::Storage,
+    options: Options,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotADatabase`] / [`crate::Error::UnsupportedVersion`] for
+    /// a foreign or newer file (left untouched), or an SQLite/I/O error.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db> {
+        Db::open_with(path, Options::default())
+    }
+
+    /// Opens the database at `path` with `options`.
+    ///
+    /// # Errors
+    /// As [`Db::open`].
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let _ = (path, options);
+        todo!("storage")
+    }
+
+    /// Opens a private in-memory database.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open_in_memory() -> Result<Db> {
+        todo!("storage")
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// Appends one sample and commits it.
+    ///
+    /// # Errors
+    /// Invalid labels (no metric name), SQLite errors.
+    pub fn append(&self, labels: &Labels, t: i64, v: f64) -> Result<()> {
+        let mut b = Batch::new();
+        b.add(labels, t, v);
+        self.write(&b).map(|_| ())
+    }
+
+    /// Writes a batch in one atomic, durable commit; returns the number of samples written.
+    ///
+    /// # Errors
+    /// Invalid labels (nothing is written), SQLite errors (nothing is written).
+    pub fn write(&self, batch: &Batch) -> Result<usize> {
+        let _ = batch;
+        todo!("storage")
+    }
+
+    /// Series matching all `matchers`, with samples in `[mint, maxt]` (ms,
+    /// inclusive), each in time order. Series with no samples in range are omitted.
+    ///
+    /// # Errors
+    /// SQLite errors or corrupt chunks.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        let _ = (matchers, mint, maxt);
+        todo!("storage")
+    }
+
+    /// Label sets of series matching `matchers` with samples in `[mint, maxt]`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        let _ = (matchers, mint, maxt);
+        todo!("storage")
+    }
+
+    /// Sorted label names of series matching `matchers` (all series if empty) with samples in range.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        let _ = (matchers, mint, maxt);
+        todo!("storage")
+    }
+
+    /// Sorted values of label `name` over series matching `matchers` with samples in range.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        let _ = (name, matchers, mint, maxt);
+        todo!("storage")
+    }
+
+    /// Deletes samples of series matching `matchers` in `[mint, maxt]`; series left
+    /// without samples are removed. Returns the number of series touched.
+    ///
+    /// # Errors
+    /// SQLite errors (nothing is deleted).
+    pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64> {
+        let _ = (matchers, mint, maxt);
+        todo!("storage")
+    }
+
+    /// Deletes all samples older than `min_t` (ms). Returns samples-bearing chunks removed.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn delete_before(&self, min_t: i64) -> Result<u64> {
+        let _ = min_t;
+        todo!("storage")
+    }
+
+    /// Applies [`Options::retention`] relative to the newest stored sample.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn apply_retention(&self) -> Result<u64> {
+        todo!("storage")
+    }
+
+    /// Merges small and overlapping chunks into full, ordered ones.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn compact(&self) -> Result<CompactStats> {
+        todo!("storage")
+    }
+
+    /// Stores metric metadata (replacing earlier entries for the same metric).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn put_metadata(&self, items: &[MetricMetadata]) -> Result<()> {
+        let _ = items;
+        todo!("storage")
+    }
+
+    /// Stored metadata, for one metric or all.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn metadata(&self, metric: Option<&str>) -> Result<Vec<MetricMetadata>> {
+        let _ = metric;
+        todo!("storage")
+    }
+
+    /// Parses Prometheus text exposition (or OpenMetrics text) and writes it in
+    /// one commit, with metadata. Samples without a timestamp get `default_t` (ms).
+    /// Returns the number of samples written.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] naming the bad line (nothing is written).
+    pub fn ingest_exposition(&self, text: &str, default_t: i64) -> Result<usize> {
+        crate::exposition::ingest(self, text, default_t)
+    }
+
+    /// Size of the database file(s) in bytes.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn size_bytes(&self) -> Result<u64> {
+        todo!("storage")
+    }
+
+    /// Evaluates a PromQL expression at `t` (ms) and returns its value.
+    ///
+    /// # Errors
+    /// [`crate::Error::Parse`] with position, execution errors, limits.
+    pub fn query(&self, expr: &str, t: i64) -> Result<Value> {
+        Ok(eval::instant_query(self, expr, t, &self.options.query)?.value)
+    }
+
+    /// Evaluates a PromQL expression from `start` to `end` every `step` (all ms); returns a matrix.
+    ///
+    /// # Errors
+    /// As [`Db::query`]; also a non-positive step.
+    pub fn query_range(&self, expr: &str, start: i64, end: i64, step: i64) -> Result<Value> {
+        Ok(eval::range_query(self, expr, start, end, step, &self.options.query)?.value)
+    }
+
+    /// Instant query with explicit options, returning warnings and infos too.
+    ///
+    /// # Errors
+    /// As [`Db::query`].
+    pub fn query_with(&self, expr: &str, t: i64, opts: &QueryOptions) -> Result<QueryResult> {
+        eval::instant_query(self, expr, t, opts)
+    }
+
+    /// Range query with explicit options, returning warnings and infos too.
+    ///
+    /// # Errors
+    /// As [`Db::query_range`].
+    pub fn query_range_with(
+        &self,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        opts: &QueryOptions,
+    ) -> Result<QueryResult> {
+        eval::range_query(self, expr, start, end, step, opts)
+    }
+
+    /// Flushes everything and closes the file (dropping the `Db` does the same).
+    ///
+    /// # Errors
+    /// SQLite errors during the final checkpoint.
+    pub fn close(self) -> Result<()> {
+        todo!("storage")
+    }
+}
+
+impl Querier for Db {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        Db::select(self, matchers, mint, maxt)
+    }
+}
