@@ -2,8 +2,13 @@
 //! printer (AST back to PromQL), function signatures and the type checker.
 
 mod ast;
+mod check;
+pub mod functions;
+mod parser;
+mod printer;
 
 pub use ast::*;
+pub use parser::MAX_DEPTH;
 
 use crate::error::{ParseError, Result};
 use crate::model::Labels;
@@ -13,8 +18,9 @@ use crate::model::Labels;
 /// # Errors
 /// A [`ParseError`] with the byte span and a Prometheus-style message.
 pub fn parse(query: &str) -> Result<Expr, ParseError> {
-    let _ = query;
-    todo!("parser")
+    let expr = parser::parse_expr(query)?;
+    check::check(query, &expr)?;
+    Ok(expr)
 }
 
 /// Parses a series written as a selector with only `=` matchers, e.g.
@@ -23,13 +29,27 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// # Errors
 /// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
 pub fn parse_series(text: &str) -> Result<Labels> {
-    let _ = text;
-    todo!("parser")
+    Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
 }
 
 impl Expr {
     /// The type this expression evaluates to.
     pub fn value_type(&self) -> ValueType {
-        todo!("type of expression")
+        match &self.kind {
+            ExprKind::Number(_) => ValueType::Scalar,
+            ExprKind::String(_) => ValueType::String,
+            ExprKind::VectorSelector(_) | ExprKind::Aggregate(_) => ValueType::Vector,
+            ExprKind::MatrixSelector(_) | ExprKind::Subquery(_) => ValueType::Matrix,
+            ExprKind::Call(c) => functions::lookup(&c.func).map_or(ValueType::Vector, |f| f.return_type),
+            ExprKind::Binary(b) => {
+                if b.lhs.value_type() == ValueType::Scalar && b.rhs.value_type() == ValueType::Scalar {
+                    ValueType::Scalar
+                } else {
+                    ValueType::Vector
+                }
+            }
+            ExprKind::Unary(u) => u.expr.value_type(),
+            ExprKind::Paren(e) => e.value_type(),
+        }
     }
 }
