@@ -40,11 +40,15 @@ pub struct MetricMetadata {
     pub unit: String,
 }
 
-/// Samples for many series, written by [`Db::write`] in one atomic commit.
+/// Samples for many series, written by [`Db::write`] in one atomic commit,
+/// together with metric metadata and key/value entries that must change in
+/// the same commit (e.g. Pushgateway group membership, a sender's cursor).
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     series: Vec<(Labels, Vec<Point>)>,
     samples: usize,
+    metadata: Vec<MetricMetadata>,
+    kv: Vec<(String, Option<Vec<u8>>)>,
 }
 
 impl Batch {
@@ -81,6 +85,28 @@ impl Batch {
     /// The series and their samples, in insertion order (a series may repeat).
     pub fn series(&self) -> &[(Labels, Vec<Point>)] {
         &self.series
+    }
+
+    /// Stores metric metadata in the same commit (replacing earlier entries for that metric).
+    pub fn add_metadata(&mut self, m: MetricMetadata) {
+        self.metadata.push(m);
+    }
+
+    /// Metadata added with [`Batch::add_metadata`].
+    pub fn metadata(&self) -> &[MetricMetadata] {
+        &self.metadata
+    }
+
+    /// Sets (`Some`) or deletes (`None`) a key/value entry in the same commit.
+    /// Keys are free-form; by convention they start with the owning module
+    /// (`push/…`, `remote_write/…`). Read them back with [`Db::kv_get`].
+    pub fn put_kv(&mut self, key: impl Into<String>, value: Option<Vec<u8>>) {
+        self.kv.push((key.into(), value));
+    }
+
+    /// Key/value changes added with [`Batch::put_kv`], in order.
+    pub fn kv(&self) -> &[(String, Option<Vec<u8>>)] {
+        &self.kv
     }
 }
 
@@ -240,6 +266,24 @@ impl Db {
     /// SQLite errors.
     pub fn metadata(&self, metric: Option<&str>) -> Result<Vec<MetricMetadata>> {
         let _ = metric;
+        todo!("storage")
+    }
+
+    /// The value stored under `key` by a [`Batch::put_kv`], if any.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let _ = key;
+        todo!("storage")
+    }
+
+    /// Every key/value entry whose key starts with `prefix`, sorted by key.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        let _ = prefix;
         todo!("storage")
     }
 
