@@ -25,6 +25,8 @@ export interface OpenOptions {
   retention?: number;
   /** Open read-only: writes fail and the file is never modified. */
   readOnly?: boolean;
+  /** `false` skips the fsync of each commit: faster, survives a process crash but not a machine crash (default `true`). */
+  fsyncOnCommit?: boolean;
   /** How far back an instant selector looks for a sample (default 300). */
   lookbackDelta?: number;
   /** Abort a query after this long (default 120). */
@@ -124,6 +126,8 @@ export class Database {
   labelNames(options?: MatchOptions): string[];
   /** Sorted values of label `name` over all series, or those matching `match`. */
   labelValues(name: string, options?: MatchOptions): string[];
+  /** Drops samples older than the `retention` option (relative to the newest sample); returns the chunks removed. */
+  applyRetention(): number;
   /** Deletes samples (in the window, if given) of series matching one selector; returns the series touched. */
   deleteSeries(match: string, range?: TimeRange): number;
 }

@@ -11,6 +11,7 @@ const native = require('./promlite.node');
 const OPTION_TYPES = {
   retention: 'number',
   readOnly: 'boolean',
+  fsyncOnCommit: 'boolean',
   lookbackDelta: 'number',
   queryTimeout: 'number',
   maxSamples: 'number',
@@ -238,6 +239,11 @@ class Database {
       optionalSeconds('start', start),
       optionalSeconds('end', end),
     );
+  }
+
+  /** Drops samples older than the `retention` option; returns the number of chunks removed. */
+  applyRetention() {
+    return this.#native.applyRetention();
   }
 
   /** Deletes samples (in `[start, end]` if given) of series matching one selector; returns the series touched. */

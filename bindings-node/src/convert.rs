@@ -82,6 +82,9 @@ pub struct OpenOptions {
     pub retention: Option<f64>,
     /// Open read-only: writes fail and the file is never modified.
     pub read_only: Option<bool>,
+    /// `false` skips the fsync of each commit: faster writes that survive a
+    /// process crash but not a machine crash (default `true`).
+    pub fsync_on_commit: Option<bool>,
     /// How far back an instant selector looks for a sample (default 300).
     pub lookback_delta: Option<f64>,
     /// Abort queries after this many seconds (default 120).
@@ -99,6 +102,9 @@ impl OpenOptions {
         }
         if let Some(r) = self.read_only {
             o.read_only = r;
+        }
+        if let Some(f) = self.fsync_on_commit {
+            o.fsync_on_commit = f;
         }
         if let Some(s) = self.lookback_delta {
             o.query.lookback_delta = duration("lookbackDelta", s)?;

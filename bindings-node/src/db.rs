@@ -147,6 +147,13 @@ impl Database {
         })
     }
 
+    /// Drops samples older than the `retention` option (relative to the newest
+    /// sample); returns the number of chunks removed.
+    #[napi]
+    pub fn apply_retention(&self) -> Result<i64> {
+        guard(|| Ok(self.handle()?.apply_retention().map_err(to_js)? as i64))
+    }
+
     /// Deletes samples in range of series matching one selector, in one
     /// commit; returns the number of series touched.
     #[napi]

@@ -38,6 +38,32 @@ function makeSlowQuery(db, minMs = 150) {
   throw new Error(`could not make ${SLOW_EXPR} take ${minMs} ms`);
 }
 
+/** `n` timestamps 1 s apart from T0 and `n` values. */
+function samples(n) {
+  return [Float64Array.from({ length: n }, (_, i) => T0 + i), Float64Array.from({ length: n }, (_, i) => i % 100)];
+}
+
+/** How many samples one appendMany call needs to take at least `minMs`. */
+function makeSlowWrite(db, minMs = 150) {
+  for (let n = 50_000, round = 0; round < 8; n *= 2, round++) {
+    const started = performance.now();
+    db.appendMany(`warmup{round="${round}"}`, ...samples(n));
+    if (performance.now() - started >= minMs) return n;
+  }
+  throw new Error(`could not make appendMany take ${minMs} ms`);
+}
+
+/** Counts timer ticks while `promise` is pending; returns `[value, ticks]`. */
+async function ticksDuring(promise) {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  try {
+    return [await promise, ticks];
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 test('async calls give the same results as sync ones', async (t) => {
   const { db } = openTemp(t);
   const ts = [T0, T0 + 15, T0 + 30];
@@ -74,17 +100,40 @@ test('async failures reject with coded errors, never throw synchronously', async
 test('the event loop keeps ticking during a long async query', async (t) => {
   const { db } = openTemp(t);
   const expected = makeSlowQuery(db);
-
-  let ticks = 0;
-  const timer = setInterval(() => ticks++, 5);
-  try {
-    const got = await db.queryRangeAsync(SLOW_EXPR, T0, END, SLOW_STEP);
-    assert.deepEqual(got, expected);
-  } finally {
-    clearInterval(timer);
-  }
+  const [got, ticks] = await ticksDuring(db.queryRangeAsync(SLOW_EXPR, T0, END, SLOW_STEP));
+  assert.deepEqual(got, expected);
   // The query takes at least 150 ms; a blocked loop would have fired the timer at most once.
   assert.ok(ticks >= 5, `timer fired ${ticks} times during the query`);
+});
+
+test('the event loop keeps ticking during a large async write', async (t) => {
+  const { db } = openTemp(t);
+  const n = makeSlowWrite(db);
+  const [written, ticks] = await ticksDuring(db.appendManyAsync('big', ...samples(n)));
+  assert.equal(written, n);
+  assert.ok(ticks >= 5, `timer fired ${ticks} times during the write`);
+  assert.deepEqual(db.series('big', { start: T0 + n - 1 }), [{ __name__: 'big' }]);
+});
+
+test('reads run while an async write is in flight', async (t) => {
+  const { db } = openTemp(t);
+  const n = makeSlowWrite(db);
+  let settled = false;
+  const pending = db.appendManyAsync('big', ...samples(n)).finally(() => {
+    settled = true;
+  });
+  let reads = 0;
+  while (!settled) {
+    // The commit is atomic: a reader that sees the first sample sees the last.
+    const firstSeen = db.series('big', { end: T0 }).length > 0;
+    const lastSeen = db.series('big', { start: T0 + n - 1 }).length > 0;
+    assert.ok(!firstSeen || lastSeen, 'a reader saw part of the write');
+    reads++;
+    await nextTurn();
+  }
+  assert.equal(await pending, n);
+  assert.ok(reads >= 3, `only ${reads} reads completed while the write ran`);
+  assert.deepEqual(db.series('big'), [{ __name__: 'big' }]);
 });
 
 test('sync calls run while an async query is in flight', async (t) => {

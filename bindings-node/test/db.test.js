@@ -121,9 +121,23 @@ test('deleteSeries removes whole series or a time range', (t) => {
   assert.deepEqual(db.series('a', { start: T0 + 60 }), [{ __name__: 'a', k: '2' }]);
 });
 
+test('applyRetention drops samples older than the retention option', (t) => {
+  const { db } = openTemp(t, { retention: 3600 });
+  db.appendMany('old', [T0, T0 + 60], [1, 2]);
+  db.append('new', T0 + 7200, 3);
+  assert.ok(db.applyRetention() > 0);
+  assert.deepEqual(db.labelValues('__name__'), ['new']);
+
+  const { db: keepAll } = openTemp(t);
+  keepAll.append('old', T0, 1);
+  keepAll.append('new', T0 + 7200, 3);
+  assert.equal(keepAll.applyRetention(), 0);
+  assert.deepEqual(keepAll.labelValues('__name__'), ['new', 'old']);
+});
+
 test('data survives close and reopen; a closed database refuses calls', (t) => {
   const file = path.join(tempDir(t), 'persist.db');
-  const db = promlite.open(file);
+  const db = promlite.open(file, { fsyncOnCommit: false });
   db.append('kept{a="b"}', T0, 42);
   assert.equal(db.closed, false);
   db.close();
