@@ -27,6 +27,7 @@ function badData(message) {
 function describe(value) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
+  if (isPlainObject(value)) return 'an object';
   return typeof value === 'object' ? `a ${value.constructor?.name ?? 'object'}` : `${typeof value} ${String(value)}`;
 }
 
@@ -112,31 +113,36 @@ function openOptions(options) {
   return options;
 }
 
+// Where a Batch keeps its native batch (module-private).
+const NATIVE = Symbol('promlite.nativeBatch');
+
 /** Samples of many series, written by `db.write(batch)` in one commit. */
 class Batch {
-  #native = new native.Batch();
+  constructor() {
+    this[NATIVE] = new native.Batch();
+  }
 
   /** Adds one sample. */
   add(series, timestamp, value) {
-    this.#native.add(seriesArg(series), seconds('timestamp', timestamp), number('value', value));
+    this[NATIVE].add(seriesArg(series), seconds('timestamp', timestamp), number('value', value));
     return this;
   }
 
   /** Adds samples of one series from parallel arrays (or `Float64Array`s). */
   addMany(series, timestamps, values) {
-    this.#native.addMany(seriesArg(series), secondsArray('timestamps', timestamps), numberArray('values', values));
+    this[NATIVE].addMany(seriesArg(series), secondsArray('timestamps', timestamps), numberArray('values', values));
     return this;
   }
 
   /** Number of samples in the batch. */
   get length() {
-    return this.#native.length;
+    return this[NATIVE].length;
   }
+}
 
-  static nativeOf(batch) {
-    if (!(batch instanceof Batch)) throw badData(`expected a Batch, got ${describe(batch)}`);
-    return batch.#native;
-  }
+function nativeBatch(batch) {
+  if (!(batch instanceof Batch)) throw badData(`expected a Batch, got ${describe(batch)}`);
+  return batch[NATIVE];
 }
 
 // Guards the constructor: databases come from `open()`.
@@ -178,12 +184,12 @@ class Database {
 
   /** Writes a batch in one commit and empties it; returns the number of samples written. */
   write(batch) {
-    return this.#native.write(Batch.nativeOf(batch));
+    return this.#native.write(nativeBatch(batch));
   }
 
   /** As `write`, off the event loop. */
   async writeAsync(batch) {
-    return this.#native.writeAsync(Batch.nativeOf(batch));
+    return this.#native.writeAsync(nativeBatch(batch));
   }
 
   /** Calls `fill(batch)`, then writes what it added in one commit; returns the number written. */
