@@ -74,16 +74,17 @@ function seriesArg(value) {
   throw badData(`series must be a selector string or a labels object, got ${describe(value)}`);
 }
 
-function secondsArray(what, values) {
+/** A Float64Array as is, or an array converted element by element with `convert`. */
+function float64Array(what, values, convert) {
   if (values instanceof Float64Array) return values;
-  if (Array.isArray(values)) return Float64Array.from(values, (t, i) => seconds(`${what}[${i}]`, t));
-  throw badData(`${what} must be an array or a Float64Array, got ${describe(values)}`);
-}
-
-function numberArray(what, values) {
-  if (values instanceof Float64Array) return values;
-  if (Array.isArray(values)) return Float64Array.from(values, (v, i) => number(`${what}[${i}]`, v));
-  throw badData(`${what} must be an array or a Float64Array, got ${describe(values)}`);
+  if (!Array.isArray(values)) throw badData(`${what} must be an array or a Float64Array, got ${describe(values)}`);
+  // A plain loop: several times faster than Float64Array.from with a map function.
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    out[i] = typeof v === 'number' ? v : convert(`${what}[${i}]`, v);
+  }
+  return out;
 }
 
 /** `match` as a list of selectors: one string, an array of them, or none. */
@@ -130,7 +131,7 @@ class Batch {
 
   /** Adds samples of one series from parallel arrays (or `Float64Array`s). */
   addMany(series, timestamps, values) {
-    this[NATIVE].addMany(seriesArg(series), secondsArray('timestamps', timestamps), numberArray('values', values));
+    this[NATIVE].addMany(seriesArg(series), float64Array('timestamps', timestamps, seconds), float64Array('values', values, number));
     return this;
   }
 

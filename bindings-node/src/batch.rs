@@ -1,17 +1,20 @@
 //! `Batch`: samples of many series collected in JS, written in one commit.
 
-use napi::bindgen_prelude::Float64Array;
+use napi::bindgen_prelude::{Either, Float64Array};
 use napi_derive::napi;
-use promlite::Point;
+use promlite::{Labels, Point};
 
 use crate::convert::{labels, seconds_to_ms, SeriesArg};
-use crate::error::{bad_data, guard, Result};
+use crate::error::{bad_data, guard, to_js, Result};
 
 /// Samples for one atomic write (`Database.write` / `writeAsync`).
 #[napi]
 #[derive(Default)]
 pub struct Batch {
     inner: promlite::Batch,
+    // The last series given as text, parsed: a loop adding sample after
+    // sample of one series parses its selector once.
+    last_parsed: Option<(String, Labels)>,
 }
 
 #[napi]
@@ -26,7 +29,7 @@ impl Batch {
     #[napi]
     pub fn add(&mut self, series: SeriesArg, t: f64, v: f64) -> Result<()> {
         guard(|| {
-            let labels = labels(series)?;
+            let labels = self.labels(series)?;
             self.inner.add(&labels, seconds_to_ms("timestamp", t)?, v);
             Ok(())
         })
@@ -43,7 +46,7 @@ impl Batch {
                     values.len()
                 )));
             }
-            let labels = labels(series)?;
+            let labels = self.labels(series)?;
             let points = timestamps
                 .iter()
                 .zip(values.iter())
@@ -62,6 +65,20 @@ impl Batch {
 }
 
 impl Batch {
+    fn labels(&mut self, series: SeriesArg) -> Result<Labels> {
+        match series {
+            Either::A(text) => match &self.last_parsed {
+                Some((last, parsed)) if *last == text => Ok(parsed.clone()),
+                _ => {
+                    let parsed = Labels::parse(&text).map_err(to_js)?;
+                    self.last_parsed = Some((text, parsed.clone()));
+                    Ok(parsed)
+                }
+            },
+            object => labels(object),
+        }
+    }
+
     /// Empties the batch, handing its contents to a write.
     pub fn take(&mut self) -> promlite::Batch {
         std::mem::take(&mut self.inner)

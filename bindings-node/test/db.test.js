@@ -70,6 +70,19 @@ test('batch(fill) writes many series in one commit, all or nothing', (t) => {
   assert.deepEqual(db.labelValues('__name__'), ['cpu', 'mem']);
 });
 
+test('per-sample adds alternating between series keep each sample on its own series', (t) => {
+  const { db } = openTemp(t);
+  db.batch((b) => {
+    for (let i = 0; i < 30; i++) b.add(i % 3 === 2 ? 'b' : 'a{x="1"}', T0 + i, i);
+  });
+  const at = (s) => ({ start: T0 + s, end: T0 + s });
+  assert.deepEqual(db.series('b', at(2)), [{ __name__: 'b' }]);
+  assert.deepEqual(db.series('a', at(2)), []);
+  assert.deepEqual(db.series('a', at(3)), [{ __name__: 'a', x: '1' }]);
+  assert.deepEqual(db.series('b', at(3)), []);
+  assert.deepEqual(db.series('b', at(29)), [{ __name__: 'b' }]);
+});
+
 test('write(batch) commits a Batch and empties it', (t) => {
   const { db } = openTemp(t);
   const batch = new promlite.Batch().add('x', T0, 1).addMany('y', [T0], [2]);
