@@ -4,7 +4,18 @@
 // argument checks that fail with a `bad_data` code like every promlite error,
 // and `batch(fill)`. Timestamps are Unix seconds, as in the Prometheus API.
 
-const native = require('./promlite.node');
+const native = loadNative();
+
+function loadNative() {
+  try {
+    return require('./promlite.node');
+  } catch (err) {
+    if (err.code === 'MODULE_NOT_FOUND') {
+      err.message = `promlite's native addon is not built: run \`npm run build\` in ${__dirname}\n${err.message}`;
+    }
+    throw err;
+  }
+}
 
 // Every option `open()` accepts, with its JS type. New options (such as a
 // remote-write sender) are added here and in `OpenOptions` (src/convert.rs).
