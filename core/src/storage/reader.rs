@@ -109,7 +109,7 @@ impl Storage {
     /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         self.read(|s, ctx| {
-            let ids = index::resolve(ctx.conn, matchers)?;
+            let ids = index::resolve(ctx.conn, matchers, &mut |id| s.labels_of(ctx.conn, id))?;
             let mut out = Vec::with_capacity(ids.len());
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
@@ -136,7 +136,7 @@ impl Storage {
 
     /// Ids of series matching `matchers` that have samples in `[mint, maxt]`.
     fn ids_in_range(&self, ctx: &ReadCtx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<i64>> {
-        let ids = index::resolve(ctx.conn, matchers)?;
+        let ids = index::resolve(ctx.conn, matchers, &mut |id| self.labels_of(ctx.conn, id))?;
         if mint == i64::MIN && maxt == i64::MAX {
             return Ok(ids);
         }
