@@ -73,7 +73,7 @@
 #define PROMLITE_RESULT_VECTOR 3
 
 /**
- * Result type: a range vector or a range query; each series has its samples in time order.
+ * Result type: a range vector, a range query or `promlite_select`; each series has its samples in time order.
  */
 #define PROMLITE_RESULT_MATRIX 4
 
@@ -353,6 +353,18 @@ int promlite_append(struct promlite_db *db, const char *series, int64_t ts_ms, d
  * `promlite_batch_clear` to reuse it).
  */
 int promlite_write(struct promlite_db *db, const struct promlite_batch *batch);
+
+/**
+ * The stored samples in `[start_ms, end_ms]` of series matching `selector`
+ * (`""` for all series), as written: no PromQL evaluation, so no lookback
+ * and no staleness handling (a stale marker reads as a NaN). On success
+ * `*out` is a `PROMLITE_RESULT_MATRIX` result to free with `promlite_result_free`.
+ */
+int promlite_select(struct promlite_db *db,
+                    const char *selector,
+                    int64_t start_ms,
+                    int64_t end_ms,
+                    struct promlite_result **out);
 
 /**
  * The label sets of series matching `selector` (e.g. `up{job=~"api|web"}`;

@@ -114,9 +114,10 @@ fn open_db(path: &[u8], flags: c_int) -> Result<Db, Error> {
         }
         return Db::open_in_memory();
     }
-    let mut options = Options::default();
-    options.read_only = read_only;
-    Db::open_with(Path::new(OsStr::from_bytes(path)), options)
+    Db::open_with(
+        Path::new(OsStr::from_bytes(path)),
+        Options::default().read_only(read_only),
+    )
 }
 
 /// Flushes and closes the database and frees the handle (also one whose
@@ -183,6 +184,26 @@ pub extern "C" fn promlite_write(db: *mut promlite_db, batch: *const promlite_ba
     with_db(db, |db| {
         let batch = args::handle(batch, "batch")?;
         db.write(batch.inner())?;
+        Ok(())
+    })
+}
+
+/// The stored samples in `[start_ms, end_ms]` of series matching `selector`
+/// (`""` for all series), as written: no PromQL evaluation, so no lookback
+/// and no staleness handling (a stale marker reads as a NaN). On success
+/// `*out` is a `PROMLITE_RESULT_MATRIX` result to free with `promlite_result_free`.
+#[no_mangle]
+pub extern "C" fn promlite_select(
+    db: *mut promlite_db,
+    selector: *const c_char,
+    start_ms: i64,
+    end_ms: i64,
+    out: *mut *mut promlite_result,
+) -> c_int {
+    with_db(db, |db| {
+        let matchers = selector_matchers(selector)?;
+        let out = args::out(out, "out")?;
+        out.set(promlite_result::from_series(&db.select(&matchers, start_ms, end_ms)?).into_raw());
         Ok(())
     })
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, c_int};
 
-use promlite::{Labels, Point, QueryResult, Value};
+use promlite::{Labels, Point, QueryResult, Series, Value};
 
 use crate::args::{self, nth, out, out_text, CText};
 use crate::error::{guard, run};
@@ -16,7 +16,7 @@ pub const PROMLITE_RESULT_SCALAR: c_int = 1;
 pub const PROMLITE_RESULT_STRING: c_int = 2;
 /// Result type: an instant vector; each series has exactly one sample.
 pub const PROMLITE_RESULT_VECTOR: c_int = 3;
-/// Result type: a range vector or a range query; each series has its samples in time order.
+/// Result type: a range vector, a range query or `promlite_select`; each series has its samples in time order.
 pub const PROMLITE_RESULT_MATRIX: c_int = 4;
 /// Result type: from `promlite_series`; label sets only, every series has zero samples.
 pub const PROMLITE_RESULT_SERIES: c_int = 5;
@@ -58,6 +58,13 @@ impl ResultSeries {
     }
 }
 
+fn matrix_series(series: &[Series]) -> Vec<ResultSeries> {
+    series
+        .iter()
+        .map(|s| ResultSeries::new(&s.labels, s.points.iter().copied()))
+        .collect()
+}
+
 impl promlite_result {
     /// Converts a query's value, warnings and infos.
     pub(crate) fn from_query(q: &QueryResult) -> promlite_result {
@@ -92,6 +99,17 @@ impl promlite_result {
             string,
             warnings: q.warnings.iter().map(|w| CText::new(w)).collect(),
             infos: q.infos.iter().map(|i| CText::new(i)).collect(),
+        }
+    }
+
+    /// Series with their samples, as `promlite_select` returns them.
+    pub(crate) fn from_series(series: &[Series]) -> promlite_result {
+        promlite_result {
+            kind: PROMLITE_RESULT_MATRIX,
+            series: matrix_series(series),
+            string: None,
+            warnings: Vec::new(),
+            infos: Vec::new(),
         }
     }
 

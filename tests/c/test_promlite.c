@@ -82,6 +82,7 @@ static void null_arguments_are_misuse(void) {
     CHECK_RC(NULL, promlite_query_json(NULL, "up", 1, &json), PROMLITE_MISUSE);
     CHECK_RC(NULL, promlite_query_range_json(NULL, "up", 1, 2, 1, &json), PROMLITE_MISUSE);
     CHECK_RC(NULL, promlite_series(NULL, "up", 0, 1, &res), PROMLITE_MISUSE);
+    CHECK_RC(NULL, promlite_select(NULL, "up", 0, 1, &res), PROMLITE_MISUSE);
     CHECK_RC(NULL, promlite_label_names(NULL, "", 0, 1, &list), PROMLITE_MISUSE);
     CHECK_RC(NULL, promlite_label_values(NULL, "job", "", 0, 1, &list), PROMLITE_MISUSE);
     CHECK_RC(NULL, promlite_delete_series(NULL, "up", 0, 1, &n), PROMLITE_MISUSE);
@@ -276,6 +277,8 @@ static void null_arguments_with_an_open_db_are_misuse(void) {
     CHECK_RC(db, promlite_query_range_json(db, "up", 1, 2, 1, NULL), PROMLITE_MISUSE);
     CHECK_RC(db, promlite_series(db, NULL, 0, 1, &res), PROMLITE_MISUSE);
     CHECK_RC(db, promlite_series(db, "up", 0, 1, NULL), PROMLITE_MISUSE);
+    CHECK_RC(db, promlite_select(db, NULL, 0, 1, &res), PROMLITE_MISUSE);
+    CHECK_RC(db, promlite_select(db, "up", 0, 1, NULL), PROMLITE_MISUSE);
     CHECK_RC(db, promlite_label_names(db, NULL, 0, 1, &list), PROMLITE_MISUSE);
     CHECK_RC(db, promlite_label_names(db, "", 0, 1, NULL), PROMLITE_MISUSE);
     CHECK_RC(db, promlite_label_values(db, NULL, "", 0, 1, &list), PROMLITE_MISUSE);
@@ -315,7 +318,7 @@ static void check_one_series(const promlite_result *res, int want_type, const ch
     }
 }
 
-static void append_query_and_reopen(void) {
+static void append_reopen_and_read(void) {
     promlite_db *db = open_fresh("append.db");
     if (db == NULL) {
         return;
@@ -327,17 +330,17 @@ static void append_query_and_reopen(void) {
     CHECK_RC(db, promlite_append(db, "{job=\"api\"}", 2000, 0), PROMLITE_INVALID_INPUT);
     CHECK_RC(db, promlite_close(db), PROMLITE_OK);
 
-    /* The samples are in the file: reopen and query them. */
+    /* The samples are in the file: reopen and read them. */
     db = NULL;
     if (!CHECK_RC(db, promlite_open(path_in_dir("append.db"), &db), PROMLITE_OK)) {
         promlite_close(db);
         return;
     }
     promlite_result *res = NULL;
-    if (CHECK_RC(db, promlite_query(db, "up", 2500, &res), PROMLITE_OK)) {
-        int64_t ts[] = {2500};
-        double vs[] = {0};
-        check_one_series(res, PROMLITE_RESULT_VECTOR, "up{instance=\"a:80\", job=\"api\"}", 1, ts, vs);
+    if (CHECK_RC(db, promlite_select(db, "up", INT64_MIN, INT64_MAX, &res), PROMLITE_OK)) {
+        int64_t ts[] = {1000, 2000};
+        double vs[] = {1, 0};
+        check_one_series(res, PROMLITE_RESULT_MATRIX, "up{instance=\"a:80\", job=\"api\"}", 2, ts, vs);
 
         /* Labels one by one, sorted by name. */
         size_t count = 0, nlen = 0, vlen = 0;
@@ -350,17 +353,28 @@ static void append_query_and_reopen(void) {
         CHECK_RC(NULL, promlite_result_label(res, 0, 2, &name, &nlen, &value, &vlen), PROMLITE_OK);
         CHECK_TEXT(name, nlen, "job");
         CHECK_TEXT(value, vlen, "api");
+        CHECK_RC(NULL, promlite_result_warning_count(res, &count), PROMLITE_OK);
+        CHECK(count == 0);
 
         /* Indexes past the end are PROMLITE_RANGE and leave outputs alone. */
         name = NULL;
         CHECK_RC(NULL, promlite_result_label(res, 0, 3, &name, &nlen, &value, &vlen), PROMLITE_RANGE);
         CHECK_RC(NULL, promlite_result_label(res, 1, 0, &name, &nlen, &value, &vlen), PROMLITE_RANGE);
         CHECK_RC(NULL, promlite_result_metric(res, 1, &name, &nlen), PROMLITE_RANGE);
+        CHECK_RC(NULL, promlite_result_warning(res, 0, &name, &nlen), PROMLITE_RANGE);
+        CHECK_RC(NULL, promlite_result_info(res, 0, &name, &nlen), PROMLITE_RANGE);
         const int64_t *ts_out = NULL;
         const double *vs_out = NULL;
         CHECK_RC(NULL, promlite_result_samples(res, 1, &ts_out, &vs_out, &count), PROMLITE_RANGE);
         CHECK_RC(NULL, promlite_result_string(res, &name, &nlen), PROMLITE_MISUSE);
         CHECK(name == NULL && ts_out == NULL);
+        promlite_result_free(res);
+    }
+    /* An instant query sees the latest sample within the lookback window. */
+    if (CHECK_RC(db, promlite_query(db, "up", 2500, &res), PROMLITE_OK)) {
+        int64_t ts[] = {2500};
+        double vs[] = {0};
+        check_one_series(res, PROMLITE_RESULT_VECTOR, "up{instance=\"a:80\", job=\"api\"}", 1, ts, vs);
         promlite_result_free(res);
     }
     promlite_close(db);
@@ -385,6 +399,12 @@ static void batch_write_commits_every_sample(void) {
     promlite_batch_free(b);
 
     promlite_result *res = NULL;
+    if (CHECK_RC(db, promlite_select(db, "requests_total{job=\"web\"}", 97000, 99000, &res), PROMLITE_OK)) {
+        int64_t ts[] = {97000, 98000, 99000};
+        double vs[] = {194, 196, 198};
+        check_one_series(res, PROMLITE_RESULT_MATRIX, "requests_total{job=\"web\"}", 3, ts, vs);
+        promlite_result_free(res);
+    }
     if (CHECK_RC(db, promlite_query_range(db, "requests_total{job=\"web\"}", 97000, 99000, 1000, &res), PROMLITE_OK)) {
         int64_t ts[] = {97000, 98000, 99000};
         double vs[] = {194, 196, 198};
@@ -409,6 +429,19 @@ static void queries_of_every_type(void) {
     CHECK_RC(db, promlite_append(db, "temp{room=\"b\"}", 61000, INFINITY), PROMLITE_OK);
 
     promlite_result *res = NULL;
+    /* NaN and +Inf are stored as they are. */
+    if (CHECK_RC(db, promlite_select(db, "temp", INT64_MIN, INT64_MAX, &res), PROMLITE_OK)) {
+        size_t n = 0;
+        const int64_t *ts = NULL;
+        const double *vs = NULL;
+        CHECK_RC(NULL, promlite_result_series_count(res, &n), PROMLITE_OK);
+        CHECK(n == 2);
+        CHECK_RC(NULL, promlite_result_samples(res, 0, &ts, &vs, &n), PROMLITE_OK);
+        CHECK(n == 2 && vs[0] == 20.5 && isnan(vs[1]));
+        CHECK_RC(NULL, promlite_result_samples(res, 1, &ts, &vs, &n), PROMLITE_OK);
+        CHECK(n == 1 && ts[0] == 61000 && isinf(vs[0]) && vs[0] > 0);
+        promlite_result_free(res);
+    }
     /* Scalar: one series without labels. */
     if (CHECK_RC(db, promlite_query(db, "1 + 2", 5000, &res), PROMLITE_OK)) {
         int64_t ts[] = {5000};
@@ -602,7 +635,7 @@ int main(int argc, char **argv) {
     RUN(open_foreign_file_is_not_a_database_and_leaves_it_alone);
     RUN(open_flags);
     RUN(null_arguments_with_an_open_db_are_misuse);
-    RUN(append_query_and_reopen);
+    RUN(append_reopen_and_read);
     RUN(batch_write_commits_every_sample);
     RUN(queries_of_every_type);
     RUN(query_errors_carry_position_and_kind);
