@@ -8,7 +8,7 @@ use std::path::Path;
 use promlite::promql::{self, ExprKind};
 use promlite::{Db, Error, Matcher, Options, ParseError};
 
-use crate::args::{self, text, Out};
+use crate::args::{self, text};
 use crate::batch::promlite_batch;
 use crate::error::{errmsg_of, error_offset_of, run, ErrorSlot, Failure, HasErrors};
 use crate::result::promlite_result;
@@ -200,11 +200,8 @@ pub extern "C" fn promlite_select(
     end_ms: i64,
     out: *mut *mut promlite_result,
 ) -> c_int {
-    with_db(db, |db| {
-        let matchers = selector_matchers(selector)?;
-        let out = args::out(out, "out")?;
-        out.set(promlite_result::from_series(&db.select(&matchers, start_ms, end_ms)?).into_raw());
-        Ok(())
+    by_selector(db, selector, (out, "out"), |db, m| {
+        Ok(promlite_result::from_series(&db.select(m, start_ms, end_ms)?).into_raw())
     })
 }
 
@@ -221,12 +218,8 @@ pub extern "C" fn promlite_series(
     end_ms: i64,
     out: *mut *mut promlite_result,
 ) -> c_int {
-    with_db(db, |db| {
-        let matchers = selector_matchers(selector)?;
-        let out = args::out(out, "out")?;
-        let series = db.series(&matchers, start_ms, end_ms)?;
-        out.set(promlite_result::from_label_sets(series).into_raw());
-        Ok(())
+    by_selector(db, selector, (out, "out"), |db, m| {
+        Ok(promlite_result::from_label_sets(db.series(m, start_ms, end_ms)?).into_raw())
     })
 }
 
@@ -241,11 +234,8 @@ pub extern "C" fn promlite_label_names(
     end_ms: i64,
     out: *mut *mut promlite_strings,
 ) -> c_int {
-    with_db(db, |db| {
-        let matchers = selector_matchers(selector)?;
-        let out = args::out(out, "out")?;
-        set_strings(out, db.label_names(&matchers, start_ms, end_ms)?);
-        Ok(())
+    by_selector(db, selector, (out, "out"), |db, m| {
+        Ok(promlite_strings::new(&db.label_names(m, start_ms, end_ms)?).into_raw())
     })
 }
 
@@ -261,12 +251,9 @@ pub extern "C" fn promlite_label_values(
     end_ms: i64,
     out: *mut *mut promlite_strings,
 ) -> c_int {
-    with_db(db, |db| {
+    by_selector(db, selector, (out, "out"), |db, m| {
         let name = text(name, "name")?;
-        let matchers = selector_matchers(selector)?;
-        let out = args::out(out, "out")?;
-        set_strings(out, db.label_values(name, &matchers, start_ms, end_ms)?);
-        Ok(())
+        Ok(promlite_strings::new(&db.label_values(name, m, start_ms, end_ms)?).into_raw())
     })
 }
 
@@ -282,22 +269,29 @@ pub extern "C" fn promlite_delete_series(
     end_ms: i64,
     series_touched: *mut u64,
 ) -> c_int {
-    with_db(db, |db| {
-        let matchers = selector_matchers(selector)?;
-        if matchers.is_empty() {
-            return Err(Error::invalid(
-                "promlite_delete_series needs a selector; \"\" would delete everything",
-            )
-            .into());
+    by_selector(db, selector, (series_touched, "series_touched"), |db, m| {
+        if m.is_empty() {
+            let msg = "promlite_delete_series needs a selector; \"\" would delete everything";
+            return Err(Error::invalid(msg).into());
         }
-        let out = args::out(series_touched, "series_touched")?;
-        out.set(db.delete_series(&matchers, start_ms, end_ms)?);
-        Ok(())
+        Ok(db.delete_series(m, start_ms, end_ms)?)
     })
 }
 
-fn set_strings(out: Out<*mut promlite_strings>, items: Vec<String>) {
-    out.set(promlite_strings::new(&items).into_raw());
+/// The shape of the calls that take a series selector: parse `selector`,
+/// check the output argument, and store what `call` returns for the matchers.
+fn by_selector<T>(
+    db: *mut promlite_db,
+    selector: *const c_char,
+    (out, out_name): (*mut T, &str),
+    call: impl FnOnce(&Db, &[Matcher]) -> Result<T, Failure>,
+) -> c_int {
+    with_db(db, |db| {
+        let matchers = selector_matchers(selector)?;
+        let out = args::out(out, out_name)?;
+        out.set(call(db, &matchers)?);
+        Ok(())
+    })
 }
 
 /// The matchers of a plain series selector such as `up{job="api"}`; `""` means none.

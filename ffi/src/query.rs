@@ -24,10 +24,7 @@ pub extern "C" fn promlite_query(
     ts_ms: i64,
     out: *mut *mut promlite_result,
 ) -> c_int {
-    query_as_result(db, out, |db| {
-        let expr = text(expr, "expr")?;
-        Ok(db.query_with(expr, ts_ms, &db.options().query)?)
-    })
+    query_as_result(db, out, instant(expr, ts_ms))
 }
 
 /// Evaluates `expr` at every `step_ms` from `start_ms` to `end_ms`
@@ -43,10 +40,7 @@ pub extern "C" fn promlite_query_range(
     step_ms: i64,
     out: *mut *mut promlite_result,
 ) -> c_int {
-    query_as_result(db, out, |db| {
-        let expr = text(expr, "expr")?;
-        Ok(db.query_range_with(expr, start_ms, end_ms, step_ms, &db.options().query)?)
-    })
+    query_as_result(db, out, range(expr, start_ms, end_ms, step_ms))
 }
 
 /// As `promlite_query`, but on success `*json` is the Prometheus HTTP API
@@ -59,10 +53,7 @@ pub extern "C" fn promlite_query_json(
     ts_ms: i64,
     json: *mut *mut c_char,
 ) -> c_int {
-    query_as_json(db, json, |db| {
-        let expr = text(expr, "expr")?;
-        Ok(db.query_with(expr, ts_ms, &db.options().query)?)
-    })
+    query_as_json(db, json, instant(expr, ts_ms))
 }
 
 /// As `promlite_query_range`, but on success `*json` is the Prometheus HTTP
@@ -76,10 +67,25 @@ pub extern "C" fn promlite_query_range_json(
     step_ms: i64,
     json: *mut *mut c_char,
 ) -> c_int {
-    query_as_json(db, json, |db| {
+    query_as_json(db, json, range(expr, start_ms, end_ms, step_ms))
+}
+
+/// An instant query of the C string `expr` at `ts_ms`.
+fn instant(expr: *const c_char, ts_ms: i64) -> impl FnOnce(&Db) -> Result<QueryResult, Failure> {
+    move |db| Ok(db.query_with(text(expr, "expr")?, ts_ms, &db.options().query)?)
+}
+
+/// A range query of the C string `expr`.
+fn range(
+    expr: *const c_char,
+    start_ms: i64,
+    end_ms: i64,
+    step_ms: i64,
+) -> impl FnOnce(&Db) -> Result<QueryResult, Failure> {
+    move |db| {
         let expr = text(expr, "expr")?;
         Ok(db.query_range_with(expr, start_ms, end_ms, step_ms, &db.options().query)?)
-    })
+    }
 }
 
 /// Runs `query` on `db` and hands its value to C as a `promlite_result`.

@@ -283,10 +283,7 @@ pub extern "C" fn promlite_result_warning_count(
     result: *const promlite_result,
     count: *mut usize,
 ) -> c_int {
-    run(None, || {
-        out(count, "count")?.set(args::handle(result, "result")?.warnings.len());
-        Ok(())
-    })
+    annotation_count(result, count, |r| &r.warnings)
 }
 
 /// On success `*text`/`*len` is warning `i`, NUL-terminated and owned by the result.
@@ -297,11 +294,7 @@ pub extern "C" fn promlite_result_warning(
     text: *mut *const c_char,
     len: *mut usize,
 ) -> c_int {
-    run(None, || {
-        let w = nth(&args::handle(result, "result")?.warnings, i, "warning")?;
-        out_text(text, "text", len, "len")?.set(w);
-        Ok(())
-    })
+    annotation(result, (i, "warning"), text, len, |r| &r.warnings)
 }
 
 /// On success `*count` is the number of infos (Prometheus `infos`) the query produced.
@@ -310,10 +303,7 @@ pub extern "C" fn promlite_result_info_count(
     result: *const promlite_result,
     count: *mut usize,
 ) -> c_int {
-    run(None, || {
-        out(count, "count")?.set(args::handle(result, "result")?.infos.len());
-        Ok(())
-    })
+    annotation_count(result, count, |r| &r.infos)
 }
 
 /// On success `*text`/`*len` is info `i`, NUL-terminated and owned by the result.
@@ -324,9 +314,32 @@ pub extern "C" fn promlite_result_info(
     text: *mut *const c_char,
     len: *mut usize,
 ) -> c_int {
+    annotation(result, (i, "info"), text, len, |r| &r.infos)
+}
+
+type Annotations = fn(&promlite_result) -> &Vec<CText>;
+
+fn annotation_count(
+    result: *const promlite_result,
+    count: *mut usize,
+    which: Annotations,
+) -> c_int {
     run(None, || {
-        let w = nth(&args::handle(result, "result")?.infos, i, "info")?;
-        out_text(text, "text", len, "len")?.set(w);
+        out(count, "count")?.set(which(args::handle(result, "result")?).len());
+        Ok(())
+    })
+}
+
+fn annotation(
+    result: *const promlite_result,
+    (i, what): (usize, &str),
+    text: *mut *const c_char,
+    len: *mut usize,
+    which: Annotations,
+) -> c_int {
+    run(None, || {
+        let a = nth(which(args::handle(result, "result")?), i, what)?;
+        out_text(text, "text", len, "len")?.set(a);
         Ok(())
     })
 }
