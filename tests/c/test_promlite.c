@@ -237,6 +237,11 @@ static void open_flags(void) {
         return;
     }
     CHECK_RC(db, promlite_append(db, "up{job=\"a\"}", 1000, 1), PROMLITE_OK);
+    /* One writing handle per file: a second one is refused (share the first between threads). */
+    promlite_db *second = NULL;
+    CHECK_RC(second, promlite_open(path_in_dir("readonly.db"), &second), PROMLITE_INVALID_INPUT);
+    CHECK(second != NULL && strcmp(promlite_errmsg(second), "not an error") != 0);
+    promlite_close(second);
     CHECK_RC(db, promlite_close(db), PROMLITE_OK);
     db = NULL;
     if (!CHECK_RC(db, promlite_open_v2(path_in_dir("readonly.db"), PROMLITE_OPEN_READONLY, &db), PROMLITE_OK)) {
