@@ -11,6 +11,7 @@
 mod bits;
 mod codec;
 mod head;
+mod idmap;
 mod index;
 mod log;
 mod maintenance;
