@@ -18,7 +18,7 @@
 mod api;
 mod auth;
 mod params;
-mod prompb;
+pub mod prompb;
 mod push;
 mod remote_write;
 mod response;
