@@ -88,8 +88,9 @@ pub(crate) struct AppState {
     pub auth: Auth,
     pub telemetry: Telemetry,
     pub query_slots: Semaphore,
-    /// Serializes push read-modify-write cycles on group membership.
-    pub push_lock: tokio::sync::Mutex<()>,
+    /// Serializes push read-modify-write cycles on group membership; holds
+    /// the time of the last push so each push gets a later timestamp.
+    pub push_lock: tokio::sync::Mutex<i64>,
 }
 
 pub(crate) type State = Arc<AppState>;
@@ -100,7 +101,7 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Router {
         auth: Auth::new(&config.read_tokens, &config.write_tokens),
         telemetry: Telemetry::new(),
         query_slots: Semaphore::new(config.max_concurrent_queries.max(1)),
-        push_lock: tokio::sync::Mutex::new(()),
+        push_lock: tokio::sync::Mutex::new(i64::MIN),
         db,
         config,
     });

@@ -90,10 +90,13 @@ async fn handle(
         Method::Delete => Exposition::default(),
         Method::Put | Method::Post => parse_body(&headers, &body?)?,
     };
-    // One push at a time: membership is read, changed and written back.
-    let _serialized = state.push_lock.lock().await;
+    // One push at a time: membership is read, changed and written back. Two
+    // pushes never share a millisecond, so a stale marker never lands on the
+    // timestamp of the sample it ends.
+    let mut last_push = state.push_lock.lock().await;
+    let now = now_ms().max(*last_push + 1);
+    *last_push = now;
     let db = state.db.clone();
-    let now = now_ms();
     let written = run_blocking(move || {
         let key = format!("{KV_PREFIX}{group}");
         let old = match db.kv_get(&key)? {
