@@ -29,7 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::body::{Body, Bytes};
 use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Semaphore;
@@ -154,8 +154,10 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Router {
             state.clone(),
             telemetry::track,
         ))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(
+            tower_http::decompression::RequestDecompressionLayer::new()
+                .pass_through_unaccepted(true),
+        )
         .layer(tower::limit::ConcurrencyLimitLayer::new(
             state.config.max_concurrent_requests.max(1),
         ))
@@ -286,4 +288,58 @@ pub(crate) async fn run_blocking<T: Send + 'static>(
             "request handler failed: {e}"
         ))))
     })
+}
+
+/// Bytes of an oversized body still read (and dropped) before answering 413,
+/// so the client sees the answer instead of a reset connection.
+const DRAIN_BYTES: usize = 8 << 20;
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    /// Longer than the limit (bytes after gzip decoding).
+    TooLarge(usize),
+    /// The connection or the gzip stream failed.
+    Read(String),
+}
+
+impl BodyError {
+    pub fn status(&self) -> axum::http::StatusCode {
+        match self {
+            BodyError::TooLarge(_) => axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Read(_) => axum::http::StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            BodyError::TooLarge(limit) => {
+                format!("request body exceeds the limit of {limit} bytes")
+            }
+            BodyError::Read(e) => format!("cannot read the request body: {e}"),
+        }
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::BodyExt;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total <= limit {
+            buf.extend_from_slice(&data);
+        } else if total > limit.saturating_add(DRAIN_BYTES) {
+            break;
+        }
+    }
+    if total > limit {
+        return Err(BodyError::TooLarge(limit));
+    }
+    Ok(Bytes::from(buf))
 }

@@ -2,7 +2,6 @@
 //! timestamps (Unix seconds or RFC 3339), durations (seconds or `1h30m`),
 //! `match[]` selectors and `limit`.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap};
 
@@ -112,14 +111,13 @@ impl Params {
     }
 }
 
-impl<S: Send + Sync> FromRequest<S> for Params {
+impl FromRequest<super::State> for Params {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let query = request.uri().query().map(str::to_string);
-        let headers = request.headers().clone();
-        let body = Bytes::from_request(request, state).await?;
-        Ok(Params::parse(query.as_deref(), &headers, &body))
+    async fn from_request(request: Request, state: &super::State) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let body = super::read_body(body, state.config.max_body_bytes).await?;
+        Ok(Params::parse(parts.uri.query(), &parts.headers, &body))
     }
 }
 

@@ -14,8 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use base64::Engine;
@@ -55,7 +54,7 @@ pub(crate) async fn put(
     state: State<super::State>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, TextError> {
     handle(state, Method::Put, uri, headers, body).await
 }
@@ -64,7 +63,7 @@ pub(crate) async fn post(
     state: State<super::State>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, TextError> {
     handle(state, Method::Post, uri, headers, body).await
 }
@@ -73,7 +72,7 @@ pub(crate) async fn delete(
     state: State<super::State>,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, TextError> {
     handle(state, Method::Delete, uri, headers, body).await
 }
@@ -83,12 +82,15 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, TextError> {
     let group = grouping_key(uri.path())?;
     let pushed = match method {
         Method::Delete => Exposition::default(),
-        Method::Put | Method::Post => parse_body(&headers, &body?)?,
+        Method::Put | Method::Post => parse_body(
+            &headers,
+            &super::read_body(body, state.config.max_body_bytes).await?,
+        )?,
     };
     // One push at a time: membership is read, changed and written back. Two
     // pushes never share a millisecond, so a stale marker never lands on the

@@ -5,8 +5,7 @@
 //! that fails to decode or validate stores nothing. Stale markers are ordinary
 //! samples with the stale NaN bit pattern and are stored as sent.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use prost::Message;
@@ -20,9 +19,10 @@ use crate::model::{Labels, Point};
 
 pub(crate) async fn handler(
     State(state): State<super::State>,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<StatusCode, TextError> {
-    let batch = decode(&body?, state.config.max_decoded_bytes)?;
+    let body = super::read_body(body, state.config.max_body_bytes).await?;
+    let batch = decode(&body, state.config.max_decoded_bytes)?;
     let samples = batch.len();
     let db = state.db.clone();
     run_blocking(move || db.write(&batch)).await?;

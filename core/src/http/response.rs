@@ -103,9 +103,9 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<axum::extract::rejection::BytesRejection> for ApiError {
-    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
-        ApiError::bad_data(r.body_text()).with_status(r.status())
+impl From<super::BodyError> for ApiError {
+    fn from(e: super::BodyError) -> Self {
+        ApiError::bad_data(e.message()).with_status(e.status())
     }
 }
 
@@ -170,9 +170,9 @@ impl From<Error> for TextError {
     }
 }
 
-impl From<axum::extract::rejection::BytesRejection> for TextError {
-    fn from(r: axum::extract::rejection::BytesRejection) -> Self {
-        TextError::new(r.status(), r.body_text())
+impl From<super::BodyError> for TextError {
+    fn from(e: super::BodyError) -> Self {
+        TextError::new(e.status(), e.message())
     }
 }
 
