@@ -11,153 +11,90 @@
 //! head), and the median latency of typical dashboard queries as instant,
 //! 1 h and 6 h range queries at step 60 s, each with the ratio
 //! Prometheus / promlite (> 1 means promlite is ahead).
-//! `PROMLITE_BENCH_SERIES` (default 1000) and `PROMLITE_BENCH_HOURS` (6) scale it.
+//! The workload is `tests/src/workload.rs`; `PROMLITE_BENCH_SERIES` (default
+//! 1000) and `PROMLITE_BENCH_HOURS` (6) scale it.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use promlite::http::prompb::{encode_write_request, Label, Sample, TimeSeries, WriteRequest};
 use promlite::http::{ServerConfig, ServerHandle};
 use promlite::Db;
+use promlite_tests::workload::Workload;
 
-const SCRAPE_MS: i64 = 15_000;
 /// Samples per series in one request window (10 minutes of scrapes).
-const WINDOW_POINTS: i64 = 40;
+const WINDOW_POINTS: usize = 40;
 /// Series per remote-write request (`WINDOW_POINTS` × this = samples per request).
 const SERIES_PER_REQUEST: usize = 50;
 const SENDERS: usize = 4;
 const QUERY_RUNS: usize = 5;
 
 const QUERIES: [(&str, &str); 10] = [
-    ("raw selector", r#"http_requests_total{job="job-1"}"#),
+    ("raw selector", r#"http_requests_total{job="api"}"#),
     ("rate", "rate(http_requests_total[5m])"),
     ("sum by (job) rate", "sum by (job) (rate(http_requests_total[5m]))"),
     ("histogram_quantile", "histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))"),
     ("topk", "topk(5, rate(http_requests_total[5m]))"),
     ("avg_over_time 1h", "avg_over_time(process_resident_memory_bytes[1h])"),
-    ("regex matcher", r#"http_requests_total{code=~"5..", job=~"job-[12]"}"#),
+    ("regex matcher", r#"http_requests_total{code=~"5..", job=~"api|web"}"#),
     ("group_left ratio", "rate(http_requests_total[5m]) / on (job, instance) group_left () process_resident_memory_bytes"),
     ("subquery", "max_over_time(rate(http_requests_total[5m])[1h:1m])"),
-    ("count by", "count by (job) (up)"),
+    ("count by", "count by (job) (process_resident_memory_bytes)"),
 ];
 
-/// One series of the workload: labels and how its value moves.
-struct SeriesSpec {
-    labels: Vec<(String, String)>,
-    counter: bool,
-}
-
-/// A dashboard-like mix: request counters, a classic histogram, gauges.
-fn workload_series(target: usize) -> Vec<SeriesSpec> {
-    let mut out = Vec::new();
-    let codes = ["200", "404", "500", "503"];
-    let les = [
-        "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf",
-    ];
-    let mut add = |name: &str, extra: &[(&str, &str)], job: usize, inst: usize, counter: bool| {
-        let mut labels = vec![
-            ("__name__".to_string(), name.to_string()),
-            ("job".to_string(), format!("job-{job}")),
-            ("instance".to_string(), format!("host-{inst}:9100")),
-        ];
-        labels.extend(extra.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        out.push(SeriesSpec { labels, counter });
-    };
-    // Per (job, instance): 4 counters + 12 histogram series + 2 gauges + up = 19 series.
-    let targets = target.div_ceil(19).max(1);
-    for t in 0..targets {
-        let (job, inst) = (t % 5, t / 5);
-        for code in codes {
-            add("http_requests_total", &[("code", code)], job, inst, true);
-        }
-        for le in les {
-            add(
-                "http_request_duration_seconds_bucket",
-                &[("le", le)],
-                job,
-                inst,
-                true,
-            );
-        }
-        add("http_request_duration_seconds_sum", &[], job, inst, true);
-        add("http_request_duration_seconds_count", &[], job, inst, true);
-        add("process_resident_memory_bytes", &[], job, inst, false);
-        add("temperature_celsius", &[], job, inst, false);
-        add("up", &[], job, inst, false);
-    }
-    out.truncate(target.max(19));
-    out
-}
-
-/// Deterministic pseudo-random numbers (xorshift), the same for both servers.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Encoded remote-write requests, grouped by time window (windows must be sent in order).
-fn build_requests(series: &[SeriesSpec], start_ms: i64, points: i64) -> (Vec<Vec<Vec<u8>>>, usize) {
-    let mut values: Vec<f64> = vec![0.0; series.len()];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+/// Encoded remote-write requests grouped by time window (windows must be sent
+/// in order: Prometheus only appends to its head in time order).
+fn build_requests(w: &Workload) -> Vec<Vec<Vec<u8>>> {
+    let labels: Vec<Vec<Label>> = w
+        .series_labels()
+        .iter()
+        .map(|l| {
+            l.iter()
+                .map(|l| Label {
+                    name: l.name.to_string(),
+                    value: l.value.to_string(),
+                })
+                .collect()
+        })
+        .collect();
     let mut windows = Vec::new();
-    let mut total = 0;
-    let mut p0 = 0;
-    while p0 < points {
-        let p1 = (p0 + WINDOW_POINTS).min(points);
-        let mut requests = Vec::new();
-        for (chunk_i, chunk) in series.chunks(SERIES_PER_REQUEST).enumerate() {
-            let mut req = WriteRequest {
-                timeseries: Vec::with_capacity(chunk.len()),
-                metadata: vec![],
-            };
-            for (j, spec) in chunk.iter().enumerate() {
-                let idx = chunk_i * SERIES_PER_REQUEST + j;
-                let mut samples = Vec::with_capacity((p1 - p0) as usize);
-                for p in p0..p1 {
-                    let v = &mut values[idx];
-                    if spec.counter {
-                        *v += (rng.next() * 10.0).floor();
-                    } else if spec.labels[0].1 == "up" {
-                        *v = 1.0;
-                    } else {
-                        *v = 1000.0 + (rng.next() * 100.0).floor();
-                    }
-                    samples.push(Sample {
-                        value: *v,
-                        timestamp: start_ms + p * SCRAPE_MS,
-                    });
-                }
-                total += samples.len();
-                let labels = spec
-                    .labels
-                    .iter()
-                    .map(|(n, v)| Label {
-                        name: n.clone(),
-                        value: v.clone(),
-                    })
-                    .collect();
-                req.timeseries.push(TimeSeries {
-                    labels,
-                    samples,
-                    exemplars: vec![],
-                    histograms: vec![],
+    let mut rounds = w.rounds().peekable();
+    while rounds.peek().is_some() {
+        let mut per_series: Vec<Vec<Sample>> = vec![Vec::new(); labels.len()];
+        for round in rounds.by_ref().take(WINDOW_POINTS) {
+            for (i, p) in round {
+                per_series[i].push(Sample {
+                    value: p.v,
+                    timestamp: p.t,
                 });
             }
-            requests.push(encode_write_request(&req));
         }
+        let requests = per_series
+            .chunks(SERIES_PER_REQUEST)
+            .zip(labels.chunks(SERIES_PER_REQUEST))
+            .map(|(samples, labels)| {
+                let timeseries = samples
+                    .iter()
+                    .zip(labels)
+                    .map(|(s, l)| TimeSeries {
+                        labels: l.clone(),
+                        samples: s.clone(),
+                        exemplars: vec![],
+                        histograms: vec![],
+                    })
+                    .collect();
+                encode_write_request(&WriteRequest {
+                    timeseries,
+                    metadata: vec![],
+                })
+            })
+            .collect();
         windows.push(requests);
-        p0 = p1;
     }
-    (windows, total)
+    windows
 }
 
 /// Sends every window in order, the requests of a window from `SENDERS` threads.
@@ -300,27 +237,18 @@ impl Drop for Prometheus {
     }
 }
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn main() {
-    let series_target = env_num("PROMLITE_BENCH_SERIES", 1000);
-    let hours = env_num("PROMLITE_BENCH_HOURS", 6) as i64;
+    let w = Workload::from_env(1000, 6.0);
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let points = hours * 3_600_000 / SCRAPE_MS;
-    let end_ms = now - now % 60_000;
-    let start_ms = end_ms - (points - 1) * SCRAPE_MS;
-    let series = workload_series(series_target);
-    let (windows, samples) = build_requests(&series, start_ms, points);
-    println!("workload: {} series x {points} samples ({hours} h at 15 s) = {samples} samples in {} requests", series.len(), windows.iter().map(Vec::len).sum::<usize>());
+    let windows = build_requests(&w);
+    let samples = w.sample_count();
+    let end_ms = w.end_ms();
+    println!(
+        "workload: {} series x {} scrapes = {samples} samples in {} requests",
+        w.series_count(),
+        w.scrapes,
+        windows.iter().map(Vec::len).sum::<usize>()
+    );
 
     let db = Arc::new(Db::open(dir.path().join("bench.db")).unwrap());
     let server = ServerHandle::spawn(
