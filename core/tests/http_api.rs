@@ -2,11 +2,11 @@
 //! form-encoded POST), limits and errors with Prometheus's status codes.
 #![cfg(feature = "http")]
 
-mod common;
+mod http_common;
 
 use std::time::Duration;
 
-use common::{enc, Harness};
+use http_common::{enc, Harness};
 use promlite::http::ServerConfig;
 use serde_json::json;
 

@@ -2,10 +2,10 @@
 //! read and write endpoints, via Bearer and Basic auth; rejected writes store nothing.
 #![cfg(feature = "http")]
 
-mod common;
+mod http_common;
 
 use base64::Engine;
-use common::Harness;
+use http_common::Harness;
 use promlite::http::prompb::{encode_write_request, Label, Sample, TimeSeries, WriteRequest};
 use promlite::http::ServerConfig;
 

@@ -2,9 +2,9 @@
 //! markers, push_time_seconds, and rejected bodies storing nothing.
 #![cfg(feature = "http")]
 
-mod common;
+mod http_common;
 
-use common::Harness;
+use http_common::Harness;
 
 const TEXT: (&str, &str) = ("Content-Type", "text/plain; version=0.0.4");
 

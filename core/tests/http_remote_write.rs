@@ -3,9 +3,9 @@
 //! nothing stored.
 #![cfg(feature = "http")]
 
-mod common;
+mod http_common;
 
-use common::Harness;
+use http_common::Harness;
 use promlite::http::prompb::{
     encode_write_request, Label, MetricMetadata, Sample, TimeSeries, WriteRequest,
 };
@@ -35,7 +35,7 @@ fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> TimeSeries {
     }
 }
 
-fn write(h: &Harness, req: &WriteRequest) -> common::Response {
+fn write(h: &Harness, req: &WriteRequest) -> http_common::Response {
     h.request(
         "POST",
         "/api/v1/write",
