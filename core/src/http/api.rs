@@ -12,7 +12,7 @@ use super::params::Params;
 use super::response::{json_string_array, ApiError, ApiResult, ApiSuccess};
 use super::{now_ms, run_blocking};
 use crate::eval::QueryOptions;
-use crate::model::{Labels, Matcher};
+use crate::model::Matcher;
 use crate::value::{write_json_string, write_labels_json, QueryResult, Value};
 
 /// Prometheus refuses range queries with more points than this per series.
@@ -148,6 +148,26 @@ fn with_truncation(data: String, truncated: bool) -> ApiSuccess {
     }
 }
 
+/// Runs `lookup` for every matcher set off the async threads; returns the sorted union.
+async fn union_over_sets<T: Ord + Send + 'static>(
+    state: &super::State,
+    sets: Vec<Vec<Matcher>>,
+    start: i64,
+    end: i64,
+    lookup: impl Fn(&crate::Db, &[Matcher], i64, i64) -> crate::Result<Vec<T>> + Send + 'static,
+) -> Result<Vec<T>, ApiError> {
+    let db = state.db.clone();
+    let all = run_blocking(move || {
+        let mut all = BTreeSet::new();
+        for set in &sets {
+            all.extend(lookup(&db, set, start, end)?);
+        }
+        Ok(all)
+    })
+    .await?;
+    Ok(all.into_iter().collect())
+}
+
 /// `GET|POST /api/v1/series`
 pub(crate) async fn series(State(state): State<super::State>, params: Params) -> ApiResult {
     let sets = params.matcher_sets()?;
@@ -156,16 +176,8 @@ pub(crate) async fn series(State(state): State<super::State>, params: Params) ->
     }
     let (start, end) = params.time_range()?;
     let limit = params.limit()?;
-    let db = state.db.clone();
-    let found = run_blocking(move || {
-        let mut all = BTreeSet::new();
-        for set in &sets {
-            all.extend(db.series(set, start, end)?);
-        }
-        Ok(all)
-    })
-    .await?;
-    let mut found: Vec<Labels> = found.into_iter().collect();
+    let mut found =
+        union_over_sets(&state, sets, start, end, |db, m, s, e| db.series(m, s, e)).await?;
     let truncated = truncate(&mut found, limit);
     let mut data = String::from("[");
     for (i, labels) in found.iter().enumerate() {
@@ -190,16 +202,7 @@ async fn label_strings(
     }
     let (start, end) = params.time_range()?;
     let limit = params.limit()?;
-    let db = state.db.clone();
-    let found = run_blocking(move || {
-        let mut all = BTreeSet::new();
-        for set in &sets {
-            all.extend(lookup(&db, set, start, end)?);
-        }
-        Ok(all)
-    })
-    .await?;
-    let mut found: Vec<String> = found.into_iter().collect();
+    let mut found = union_over_sets(state, sets, start, end, lookup).await?;
     let truncated = truncate(&mut found, limit);
     Ok(with_truncation(json_string_array(&found), truncated))
 }

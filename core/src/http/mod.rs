@@ -135,9 +135,9 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Router {
     let write = Router::new()
         .route(
             "/metrics/{*grouping}",
-            axum::routing::put(push::put)
-                .post(push::post)
-                .delete(push::delete),
+            axum::routing::put(push::handle)
+                .post(push::handle)
+                .delete(push::handle),
         )
         .route("/api/v1/write", post(remote_write::handler))
         .route_layer(axum::middleware::from_fn_with_state(

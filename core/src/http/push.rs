@@ -50,40 +50,19 @@ struct StoredMembers {
     families: BTreeMap<String, Vec<BTreeMap<String, String>>>,
 }
 
-pub(crate) async fn put(
-    state: State<super::State>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<StatusCode, TextError> {
-    handle(state, Method::Put, uri, headers, body).await
-}
-
-pub(crate) async fn post(
-    state: State<super::State>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<StatusCode, TextError> {
-    handle(state, Method::Post, uri, headers, body).await
-}
-
-pub(crate) async fn delete(
-    state: State<super::State>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<StatusCode, TextError> {
-    handle(state, Method::Delete, uri, headers, body).await
-}
-
-async fn handle(
+/// `PUT`, `POST` and `DELETE` on a push path.
+pub(crate) async fn handle(
     State(state): State<super::State>,
-    method: Method,
+    method: axum::http::Method,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<StatusCode, TextError> {
+    let method = match method {
+        axum::http::Method::PUT => Method::Put,
+        axum::http::Method::POST => Method::Post,
+        _ => Method::Delete,
+    };
     let group = grouping_key(uri.path())?;
     let pushed = match method {
         Method::Delete => Exposition::default(),
