@@ -120,7 +120,7 @@ fn grouping_key(path: &str) -> Result<Labels, TextError> {
         .strip_prefix("/metrics/")
         .ok_or_else(|| bad(format!("not a push path: {path}")))?;
     let segments: Vec<&str> = rest.split('/').collect();
-    if segments.len() % 2 != 0 {
+    if segments.len() % 2 == 1 {
         return Err(bad(format!(
             "grouping key {rest:?} has a label name without a value"
         )));
