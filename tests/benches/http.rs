@@ -7,8 +7,8 @@
 //! ```
 //!
 //! Prints ingest samples/s, bytes per sample on disk (promlite's file after
-//! `Db::compact` vs a Prometheus TSDB snapshot, i.e. its blocks incl. the
-//! head), and the median latency of typical dashboard queries as instant,
+//! `Db::flush`, which moves buffered samples into chunks and checkpoints the
+//! WAL, vs a Prometheus TSDB snapshot, i.e. its blocks incl. the head), and the median latency of typical dashboard queries as instant,
 //! 1 h and 6 h range queries at step 60 s, each with the ratio
 //! Prometheus / promlite (> 1 means promlite is ahead).
 //! The workload is `tests/src/workload.rs`; `PROMLITE_BENCH_SERIES` (default
@@ -274,13 +274,13 @@ fn main() {
     );
 
     let before = db.size_bytes().unwrap();
-    db.compact().unwrap();
+    db.flush().unwrap();
     let ours_bytes = db.size_bytes().unwrap();
     let prom_bytes = prom.snapshot_bytes();
     let per = |b: u64| b as f64 / samples as f64;
     println!("\n| disk | promlite | Prometheus 2.42 | ratio |\n|---|---|---|---|");
     println!(
-        "| bytes/sample | {:.2} (before compact: {:.2}) | {:.2} | {:.2} |",
+        "| bytes/sample | {:.2} (before flush: {:.2}) | {:.2} | {:.2} |",
         per(ours_bytes),
         per(before),
         per(prom_bytes),
