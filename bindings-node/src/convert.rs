@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use promlite::promql::{self, ExprKind};
-use promlite::{Error, Labels, Matcher, Options, ParseError};
+use promlite::promql;
+use promlite::{Labels, Matcher, Options};
 
 use crate::error::{bad_data, to_js, Result};
 
@@ -59,14 +59,7 @@ pub fn labels(series: SeriesArg) -> Result<Labels> {
 /// The matchers of a series selector such as `up{job=~"api|web"}`, as the
 /// Prometheus API's `match[]` parameter takes them.
 pub fn selector(text: &str) -> Result<Vec<Matcher>> {
-    let expr = promql::parse(text).map_err(|e| to_js(Error::Parse(e)))?;
-    match expr.kind {
-        ExprKind::VectorSelector(sel) => Ok(sel.matchers),
-        _ => {
-            let e = ParseError::new(text, 0..text.len(), "expected a series selector such as up{job=\"api\"}");
-            Err(to_js(Error::Parse(e)))
-        }
-    }
+    promql::parse_selector(text).map_err(to_js)
 }
 
 /// Every selector of a `match` argument, parsed before anything runs.

@@ -27,6 +27,7 @@ test('bad series text is a bad_data parse error with its position', (t) => {
     code: 'bad_data',
     message: /^1:1: parse error: expected a series selector/,
   });
+  assert.throws(() => db.labelNames({ match: 'up offset 5m' }), { code: 'bad_data', message: /expected a series selector/ });
   assert.deepEqual(db.labelNames(), []);
 });
 

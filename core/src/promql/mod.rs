@@ -11,7 +11,7 @@ pub use ast::*;
 pub use parser::MAX_DEPTH;
 
 use crate::error::{ParseError, Result};
-use crate::model::Labels;
+use crate::model::{Labels, Matcher};
 
 /// Parses and type-checks a PromQL expression.
 ///
@@ -30,6 +30,30 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
 pub fn parse_series(text: &str) -> Result<Labels> {
     Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
+}
+
+/// Parses a series selector such as `up{job=~"api|web"}` into its matchers,
+/// as the Prometheus API's `match[]` takes it: a plain selector, without
+/// offset, `@` or other modifiers.
+///
+/// ```
+/// let matchers = promlite::promql::parse_selector(r#"up{job=~"api|web"}"#)?;
+/// assert_eq!(matchers.len(), 2);
+/// assert!(promlite::promql::parse_selector("sum(up)").is_err());
+/// assert!(promlite::promql::parse_selector("up offset 5m").is_err());
+/// # Ok::<(), promlite::Error>(())
+/// ```
+///
+/// # Errors
+/// [`crate::Error::Parse`] for invalid text or anything but a plain selector.
+pub fn parse_selector(text: &str) -> Result<Vec<Matcher>> {
+    let expr = parse(text)?;
+    match expr.kind {
+        ExprKind::VectorSelector(v) if v.offset.is_none() && v.at.is_none() && v.modifier.is_none() => {
+            Ok(v.matchers)
+        }
+        _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}").into()),
+    }
 }
 
 impl Expr {
