@@ -111,6 +111,13 @@ export class Database {
   /** As `batch`, with the write off the event loop. */
   batchAsync(fill: (batch: Batch) => void): Promise<number>;
 
+  /**
+   * Stores Prometheus text exposition (or OpenMetrics), e.g. prom-client's
+   * `await register.metrics()`, in one commit with its metadata. Samples
+   * without a timestamp get `timestamp` (default: now). Returns the samples written.
+   */
+  ingestExposition(text: string, timestamp?: Timestamp): number;
+
   /** Instant query at `time` (default: now). */
   query(expr: string, time?: Timestamp): QueryResult;
   /** As `query`, off the event loop. */

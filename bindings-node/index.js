@@ -214,6 +214,11 @@ class Database {
     return this.writeAsync(fillBatch(fill));
   }
 
+  /** Stores Prometheus text exposition (e.g. prom-client's `register.metrics()`) in one commit; returns the samples written. */
+  ingestExposition(text, timestamp) {
+    return this.#native.ingestExposition(string('text', text), optionalSeconds('timestamp', timestamp));
+  }
+
   /** Instant query at `time` (default now): `{ resultType, result }`. */
   query(expr, time) {
     return this.#native.query(string('expr', expr), optionalSeconds('time', time));

@@ -77,6 +77,16 @@ impl Database {
         guard(|| Ok(AsyncTask::new(Job::new(self.handle()?, write(batch.take())))))
     }
 
+    /// Stores Prometheus text exposition (or OpenMetrics) in one commit;
+    /// samples without a timestamp get `time` (Unix seconds, default now).
+    #[napi]
+    pub fn ingest_exposition(&self, text: String, time: Option<f64>) -> Result<i64> {
+        guard(|| {
+            let t = time_or_now(time)?;
+            Ok(self.handle()?.ingest_exposition(&text, t).map_err(to_js)? as i64)
+        })
+    }
+
     /// Evaluates `expr` at `time` (Unix seconds, default now).
     #[napi]
     pub fn query(&self, expr: String, time: Option<f64>) -> Result<QueryResult> {

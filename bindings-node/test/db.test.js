@@ -92,6 +92,28 @@ test('write(batch) commits a Batch and empties it', (t) => {
   assert.deepEqual(db.labelValues('__name__'), ['x', 'y']);
 });
 
+test('ingestExposition stores text exposition in one commit, all or nothing', (t) => {
+  const { db } = openTemp(t);
+  const text = [
+    '# HELP http_requests_total Requests served.',
+    '# TYPE http_requests_total counter',
+    'http_requests_total{code="200"} 1027',
+    'http_requests_total{code="500"} 3 1700000100000',
+    '',
+  ].join('\n');
+  assert.equal(db.ingestExposition(text, T0), 2);
+  // No timestamp: the given time; with one: its own (ms in this format).
+  assert.deepEqual(db.series('http_requests_total', { start: T0, end: T0 }), [
+    { __name__: 'http_requests_total', code: '200' },
+  ]);
+  assert.deepEqual(db.series('http_requests_total', { start: T0 + 100, end: T0 + 100 }), [
+    { __name__: 'http_requests_total', code: '500' },
+  ]);
+
+  assert.throws(() => db.ingestExposition('ok_metric 1\nbroken{ 2\n', T0), { code: 'bad_data', message: /line 2/ });
+  assert.deepEqual(db.series('ok_metric'), []);
+});
+
 test('labelNames and labelValues filter by selectors and time', (t) => {
   const { db } = openTemp(t);
   db.append('http{job="api",code="200"}', T0, 1);

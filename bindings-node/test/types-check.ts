@@ -43,7 +43,7 @@ const later: Promise<QueryResult> = db.queryAsync('up', 1);
 const names: string[] = db.labelNames({ match: ['up', 'x'], start: now });
 const values: string[] = db.labelValues('job', { match: 'up' });
 const series: Labels[] = db.series('up', { end: 5 });
-const deleted: number = db.deleteSeries('up{job="api"}') + db.applyRetention();
+const deleted: number = db.deleteSeries('up{job="api"}') + db.applyRetention() + db.ingestExposition('up 1\n', now);
 
 try {
   db.query('sum(');
