@@ -1,0 +1,4 @@
+import promlite
+
+def test_import():
+    assert promlite.__version__
