@@ -1,4 +1,0 @@
-import promlite
-
-def test_import():
-    assert promlite.__version__
