@@ -22,10 +22,9 @@ pub fn timestamp_ms(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         return Err(PyTypeError::new_err("a timestamp must be a number or a datetime, not bool"));
     }
     if obj.is_instance_of::<PyInt>() {
-        let secs: i64 = obj.extract()?;
-        return secs
-            .checked_mul(1000)
-            .ok_or_else(|| PyValueError::new_err(format!("timestamp {secs} is out of range")));
+        let out_of_range = || PyValueError::new_err(format!("timestamp {obj} is out of range"));
+        let secs: i64 = obj.extract().map_err(|_| out_of_range())?;
+        return secs.checked_mul(1000).ok_or_else(out_of_range);
     }
     if obj.hasattr("timestamp")? {
         return seconds_to_ms(obj.call_method0("timestamp")?.extract()?);

@@ -62,12 +62,12 @@ def test_float_seconds_round_to_milliseconds(db):
 
 
 def test_special_float_values_round_trip(db):
-    db.append("pos", T0, math.inf)
-    db.append("neg", T0, -math.inf)
-    db.append("nan", T0, math.nan)
-    assert value_at(db, "pos", T0) == math.inf
-    assert value_at(db, "neg", T0) == -math.inf
-    assert math.isnan(value_at(db, "nan", T0))
+    db.append("pos_inf", T0, math.inf)
+    db.append("neg_inf", T0, -math.inf)
+    db.append("not_a_number", T0, math.nan)
+    assert value_at(db, "pos_inf", T0) == math.inf
+    assert value_at(db, "neg_inf", T0) == -math.inf
+    assert math.isnan(value_at(db, "not_a_number", T0))
 
 
 def test_bad_timestamps_are_rejected(db):

@@ -86,5 +86,6 @@ def test_selectors_must_be_selectors(populated):
         populated.label_names([1, 2])
     with pytest.raises(ValueError, match="at least one selector"):
         populated.series([])
-    with pytest.raises(promlite.InvalidInputError, match="regular expression"):
+    with pytest.raises(promlite.QueryError, match="invalid regular expression") as e:
         populated.series('{job=~"("}')
+    assert e.value.position == 1
