@@ -25,4 +25,4 @@ export CARGO_TARGET_DIR="$target"
 
 # Run from the tests directory so `promlite` is imported from the venv, not the source tree.
 cd "$here/tests"
-exec "$py" -m pytest -q -p no:cacheprovider "$@"
+exec "$py" -m pytest -p no:cacheprovider "$@"

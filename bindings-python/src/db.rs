@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use parking_lot::RwLock;
+use promlite::{Labels, Matcher, Point};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use promlite::{Labels, Matcher, Point};
 
 use crate::batch::Batch;
 use crate::error::to_py_err;
@@ -48,7 +48,7 @@ impl Db {
 /// Opens (creating if needed) the database at `path` and returns a `Db`.
 #[pyfunction]
 #[pyo3(signature = (
-    path, *, read_only = false, retention = None, lookback_delta = None, max_samples = None,
+    path, *, read_only = false, fsync_on_commit = true, retention = None, lookback_delta = None, max_samples = None,
     query_timeout = None, default_subquery_step = None,
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -56,18 +56,31 @@ pub fn open(
     py: Python<'_>,
     path: PathBuf,
     read_only: bool,
+    fsync_on_commit: bool,
     retention: Option<&Bound<'_, PyAny>>,
     lookback_delta: Option<&Bound<'_, PyAny>>,
     max_samples: Option<usize>,
     query_timeout: Option<&Bound<'_, PyAny>>,
     default_subquery_step: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Db> {
-    let options =
-        OpenOptions { read_only, retention, lookback_delta, max_samples, query_timeout, default_subquery_step }
-            .to_core()?;
+    let options = OpenOptions {
+        read_only,
+        fsync_on_commit,
+        retention,
+        lookback_delta,
+        max_samples,
+        query_timeout,
+        default_subquery_step,
+    }
+    .to_core()?;
     let display = path.display().to_string();
-    let db = py.detach(|| promlite::Db::open_with(&path, options)).map_err(to_py_err)?;
-    Ok(Db { inner: RwLock::new(Some(db)), path: display })
+    let db = py
+        .detach(|| promlite::Db::open_with(&path, options))
+        .map_err(to_py_err)?;
+    Ok(Db {
+        inner: RwLock::new(Some(db)),
+        path: display,
+    })
 }
 
 #[pymethods]
@@ -87,7 +100,13 @@ impl Db {
     /// Appends one sample and commits it. `series` is a selector-style string
     /// (`'up{job="api"}'`) or a dict of labels including `__name__`;
     /// `timestamp` is Unix seconds (int/float) or a datetime.
-    fn append(&self, py: Python<'_>, series: &Bound<'_, PyAny>, timestamp: &Bound<'_, PyAny>, value: f64) -> PyResult<()> {
+    fn append(
+        &self,
+        py: Python<'_>,
+        series: &Bound<'_, PyAny>,
+        timestamp: &Bound<'_, PyAny>,
+        value: f64,
+    ) -> PyResult<()> {
         let labels = labels::series(series)?;
         let t = time::timestamp_ms(timestamp)?;
         self.run(py, |db| db.append(&labels, t, value))
@@ -121,7 +140,12 @@ impl Db {
     /// Evaluates a PromQL expression at `time` (Unix seconds or datetime; default now).
     /// Returns the Prometheus API `data` object: `{"resultType": ..., "result": ...}`.
     #[pyo3(signature = (expr, time = None))]
-    fn query<'py>(&self, py: Python<'py>, expr: &str, time: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyDict>> {
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        expr: &str,
+        time: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
         let t = time::timestamp_ms_or_now(time)?;
         let value = self.run(py, |db| db.query(expr, t))?;
         result::to_py(py, &value)
@@ -158,10 +182,13 @@ impl Db {
     ) -> PyResult<Bound<'py, PyList>> {
         let selectors = labels::selectors(Some(r#match))?;
         if selectors.is_empty() {
-            return Err(PyValueError::new_err("series() needs at least one selector"));
+            return Err(PyValueError::new_err(
+                "series() needs at least one selector",
+            ));
         }
         let (mint, maxt) = time_range(start, end)?;
-        let found: Vec<Labels> = self.run(py, |db| union(&selectors, |m| db.series(m, mint, maxt)))?;
+        let found: Vec<Labels> =
+            self.run(py, |db| union(&selectors, |m| db.series(m, mint, maxt)))?;
         let list = PyList::empty(py);
         for l in &found {
             list.append(labels::to_dict(py, l)?)?;
@@ -181,7 +208,9 @@ impl Db {
     ) -> PyResult<Vec<String>> {
         let selectors = labels::selectors(r#match)?;
         let (mint, maxt) = time_range(start, end)?;
-        self.run(py, |db| union(&selectors, |m| db.label_names(m, mint, maxt)))
+        self.run(py, |db| {
+            union(&selectors, |m| db.label_names(m, mint, maxt))
+        })
     }
 
     /// Sorted values of label `name` over series matching `match` (default: all
@@ -197,7 +226,9 @@ impl Db {
     ) -> PyResult<Vec<String>> {
         let selectors = labels::selectors(r#match)?;
         let (mint, maxt) = time_range(start, end)?;
-        self.run(py, |db| union(&selectors, |m| db.label_values(name, m, mint, maxt)))
+        self.run(py, |db| {
+            union(&selectors, |m| db.label_values(name, m, mint, maxt))
+        })
     }
 
     /// Deletes the samples of series matching `match` (a selector or a list)
@@ -213,11 +244,15 @@ impl Db {
     ) -> PyResult<u64> {
         let selectors = labels::selectors(Some(r#match))?;
         if selectors.is_empty() {
-            return Err(PyValueError::new_err("delete_series() needs at least one selector"));
+            return Err(PyValueError::new_err(
+                "delete_series() needs at least one selector",
+            ));
         }
         let (mint, maxt) = time_range(start, end)?;
         self.run(py, |db| {
-            selectors.iter().try_fold(0, |n, m| Ok(n + db.delete_series(m, mint, maxt)?))
+            selectors
+                .iter()
+                .try_fold(0, |n, m| Ok(n + db.delete_series(m, mint, maxt)?))
         })
     }
 
@@ -225,7 +260,12 @@ impl Db {
     /// with metadata. Samples without a timestamp get `timestamp` (default
     /// now). Returns the number of samples written.
     #[pyo3(signature = (text, timestamp = None))]
-    fn ingest_exposition(&self, py: Python<'_>, text: &str, timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+    fn ingest_exposition(
+        &self,
+        py: Python<'_>,
+        text: &str,
+        timestamp: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
         let t = time::timestamp_ms_or_now(timestamp)?;
         self.run(py, |db| db.ingest_exposition(text, t))
     }
@@ -240,12 +280,20 @@ impl Db {
         registry: Option<&Bound<'_, PyAny>>,
         timestamp: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<usize> {
-        let client = py.import("prometheus_client")?;
+        let client = py.import("prometheus_client").map_err(|e| {
+            let err = pyo3::exceptions::PyImportError::new_err(
+                "ingest_registry needs prometheus_client: pip install prometheus_client",
+            );
+            err.set_cause(py, Some(e));
+            err
+        })?;
         let registry = match registry.filter(|r| !r.is_none()) {
             Some(r) => r.clone(),
             None => client.getattr("REGISTRY")?,
         };
-        let exposition: Vec<u8> = client.call_method1("generate_latest", (registry,))?.extract()?;
+        let exposition: Vec<u8> = client
+            .call_method1("generate_latest", (registry,))?
+            .extract()?;
         let text = String::from_utf8(exposition)
             .map_err(|e| PyValueError::new_err(format!("registry output is not UTF-8: {e}")))?;
         self.ingest_exposition(py, &text, timestamp)
@@ -267,7 +315,11 @@ impl Db {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        _exc_info: &Bound<'_, pyo3::types::PyTuple>,
+    ) -> PyResult<bool> {
         self.close(py)?;
         Ok(false)
     }
@@ -279,7 +331,10 @@ impl Db {
 }
 
 /// Pairs timestamps with values, checking that both have the same length.
-pub(crate) fn points(timestamps: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Point>> {
+pub(crate) fn points(
+    timestamps: &Bound<'_, PyAny>,
+    values: &Bound<'_, PyAny>,
+) -> PyResult<Vec<Point>> {
     let ts = time::timestamps_ms(timestamps)?;
     let vs = time::values(values)?;
     if ts.len() != vs.len() {
@@ -289,12 +344,22 @@ pub(crate) fn points(timestamps: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -
             vs.len()
         )));
     }
-    Ok(ts.into_iter().zip(vs).map(|(t, v)| Point::new(t, v)).collect())
+    Ok(ts
+        .into_iter()
+        .zip(vs)
+        .map(|(t, v)| Point::new(t, v))
+        .collect())
 }
 
 /// `[start, end]` in milliseconds, open-ended where not given.
-fn time_range(start: Option<&Bound<'_, PyAny>>, end: Option<&Bound<'_, PyAny>>) -> PyResult<(i64, i64)> {
-    Ok((time::timestamp_ms_or(start, i64::MIN)?, time::timestamp_ms_or(end, i64::MAX)?))
+fn time_range(
+    start: Option<&Bound<'_, PyAny>>,
+    end: Option<&Bound<'_, PyAny>>,
+) -> PyResult<(i64, i64)> {
+    Ok((
+        time::timestamp_ms_or(start, i64::MIN)?,
+        time::timestamp_ms_or(end, i64::MAX)?,
+    ))
 }
 
 /// Runs `f` once per selector (once with no matchers if there are none) and

@@ -1,10 +1,10 @@
 //! Label sets and selectors between Python and core.
 
+use promlite::promql::{self, ExprKind};
+use promlite::{Labels, Matcher, ParseError};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
-use promlite::promql::{self, ExprKind};
-use promlite::{Labels, Matcher, ParseError};
 
 use crate::error::to_py_err;
 
@@ -40,15 +40,23 @@ pub fn selectors(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Vec<Matcher>>> 
     let mut out = Vec::new();
     for item in obj.try_iter().map_err(|_| selector_type_error(obj))? {
         let item = item?;
-        let text = item.cast::<PyString>().map_err(|_| selector_type_error(&item))?;
+        let text = item
+            .cast::<PyString>()
+            .map_err(|_| selector_type_error(&item))?;
         out.push(selector(text.to_str()?)?);
     }
     Ok(out)
 }
 
 fn selector_type_error(obj: &Bound<'_, PyAny>) -> PyErr {
-    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-    PyTypeError::new_err(format!("a selector must be a string or a list of strings, not {type_name}"))
+    let type_name = obj
+        .get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    PyTypeError::new_err(format!(
+        "a selector must be a string or a list of strings, not {type_name}"
+    ))
 }
 
 /// Parses one series selector such as `up{job=~"api|web"}` into its matchers.
@@ -57,7 +65,12 @@ fn selector(text: &str) -> PyResult<Vec<Matcher>> {
     match expr.kind {
         ExprKind::VectorSelector(vs) => Ok(vs.matchers),
         _ => Err(to_py_err(
-            ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}").into(),
+            ParseError::new(
+                text,
+                expr.span,
+                "expected a series selector such as up{job=\"api\"}",
+            )
+            .into(),
         )),
     }
 }

@@ -1,14 +1,15 @@
 //! Keyword options of `promlite.open()` into core's [`promlite::Options`].
 
+use promlite::Options;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use promlite::Options;
 
 use crate::time::duration;
 
 /// The keyword arguments of `promlite.open()`; `None` keeps core's default.
 pub struct OpenOptions<'a, 'py> {
     pub read_only: bool,
+    pub fsync_on_commit: bool,
     pub retention: Option<&'a Bound<'py, PyAny>>,
     pub lookback_delta: Option<&'a Bound<'py, PyAny>>,
     pub max_samples: Option<usize>,
@@ -21,6 +22,7 @@ impl OpenOptions<'_, '_> {
     pub fn to_core(&self) -> PyResult<Options> {
         let mut o = Options::default();
         o.read_only = self.read_only;
+        o.fsync_on_commit = self.fsync_on_commit;
         if let Some(r) = given(self.retention) {
             o.retention = Some(duration(r, "retention")?);
         }
@@ -34,7 +36,10 @@ impl OpenOptions<'_, '_> {
             o.query.timeout = Some(positive(duration(t, "query_timeout")?, "query_timeout")?);
         }
         if let Some(s) = given(self.default_subquery_step) {
-            o.query.default_subquery_step = positive(duration(s, "default_subquery_step")?, "default_subquery_step")?;
+            o.query.default_subquery_step = positive(
+                duration(s, "default_subquery_step")?,
+                "default_subquery_step",
+            )?;
         }
         Ok(o)
     }

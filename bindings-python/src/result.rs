@@ -2,9 +2,9 @@
 //! `{"resultType": "vector", "result": [{"metric": {...}, "value": [t, v]}]}`
 //! with `t` in Unix seconds and `v` as floats (the HTTP API's strings become floats).
 
+use promlite::Value;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use promlite::Value;
 
 use crate::labels::to_dict;
 

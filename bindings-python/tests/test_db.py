@@ -207,6 +207,25 @@ def test_max_samples_option_limits_queries(db_path):
         assert e.value.error_type == "execution"
 
 
+def test_fsync_off_still_persists_across_reopen(db_path):
+    with promlite.open(db_path, fsync_on_commit=False) as db:
+        db.append("fast", T0, 1)
+    with promlite.open(db_path) as db:
+        assert value_at(db, "fast", T0) == 1.0
+
+
+def test_a_file_has_one_writing_handle_per_process(db_path):
+    with promlite.open(db_path) as db:
+        with pytest.raises(promlite.InvalidInputError, match="already open for writing"):
+            promlite.open(db_path)
+        # Read-only handles may be opened alongside the writer.
+        db.append("shared", T0, 1)
+        with promlite.open(db_path, read_only=True) as reader:
+            assert reader.series("shared") == [{"__name__": "shared"}]
+    # Once closed, the file can be opened for writing again.
+    promlite.open(db_path).close()
+
+
 def test_bad_options_are_rejected(db_path):
     with pytest.raises(TypeError):
         promlite.open(db_path, no_such_option=1)

@@ -1,6 +1,7 @@
 """Many Python threads sharing one Db: the GIL is released around core calls."""
 
 import threading
+import time
 
 import promlite
 from conftest import T0
@@ -88,3 +89,34 @@ def test_close_waits_for_running_calls(db_path):
     # Every call either ran to completion on the open database or saw it closed.
     assert set(outcomes) <= {1000.0, "database is closed"}
     assert len(outcomes) == 150
+
+
+def test_the_gil_is_released_while_core_works(db):
+    # While a thread is inside a core call, another Python thread can only run
+    # if the call released the GIL. Record when the main thread runs and check
+    # some of those moments fall inside a call.
+    import numpy as np
+
+    n = 200_000
+    ts = T0 + np.arange(n, dtype=np.float64)
+    values = np.ones(n)
+    calls = []
+
+    def worker():
+        for i in range(5):
+            start = time.perf_counter()
+            db.append_many({"__name__": "heavy", "i": str(i)}, ts, values)
+            calls.append((start, time.perf_counter()))
+
+    ticks = []
+    t = threading.Thread(target=worker)
+    t.start()
+    while t.is_alive():
+        ticks.append(time.perf_counter())
+        time.sleep(0.001)
+    t.join()
+    # The worker may yield the GIL just before or after a call, so only the
+    # middle half of each call counts.
+    middles = [(s + (e - s) / 4, e - (e - s) / 4) for s, e in calls]
+    inside = [x for x in ticks if any(lo < x < hi for lo, hi in middles)]
+    assert inside, f"main thread never ran during {len(calls)} core calls"

@@ -41,6 +41,7 @@ def open(
     path: Union[str, os.PathLike[str]],
     *,
     read_only: bool = False,
+    fsync_on_commit: bool = True,
     retention: Optional[_DurationLike] = None,
     lookback_delta: Optional[_DurationLike] = None,
     max_samples: Optional[int] = None,
