@@ -241,7 +241,7 @@ def test_read_only_refuses_writes(db_path):
     with promlite.open(db_path) as db:
         db.append("ro", T0, 1)
     with promlite.open(db_path, read_only=True) as db:
-        with pytest.raises(promlite.Error):
+        with pytest.raises(promlite.InvalidInputError, match="read-only"):
             db.append("ro", T0 + 1, 2)
         assert value_at(db, "ro", T0 + 1) == 1.0
 
