@@ -1,12 +1,11 @@
 //! In-memory heads: the newest samples of each series, not yet cut into
-//! chunks (they are durable in `head_log`), and the bookkeeping that lets
-//! readers combine heads with an older SQLite snapshot without losing samples.
+//! chunks (they are durable in `head_log`), tagged with the commit that wrote
+//! them so that every reader sees exactly its SQLite snapshot.
 //!
-//! A reader registers before it takes its snapshot. When the writer moves a
-//! head's samples into chunks at commit `seq`, it keeps the old samples as a
-//! *retired* segment tagged `seq`; readers whose snapshot predates `seq` still
-//! read them from memory. Retired segments are dropped once every registered
-//! reader's snapshot is at or after their commit.
+//! A reader whose snapshot is at commit `S` takes the head samples written at
+//! or before `S`, plus samples that a later commit replaced or moved into
+//! chunks (kept as *shadowed* samples). Shadowed samples are dropped once no
+//! registered reader's snapshot predates their removal.
 
 use std::collections::BTreeMap;
 
@@ -20,20 +19,72 @@ use crate::model::Point;
 pub(crate) struct Head {
     /// Sorted by timestamp, unique timestamps.
     pub points: Vec<Point>,
-    /// Samples moved into chunks by commit `seq`, kept for older snapshots.
-    pub retired: Vec<(u64, Vec<Point>)>,
+    /// The commit that wrote each of `points`.
+    seqs: Vec<u64>,
+    /// `(removed at, written at, sample)`: samples replaced or moved to chunks.
+    shadowed: Vec<(u64, u64, Point)>,
 }
 
 impl Head {
-    /// Appends to `out` the samples in `[mint, maxt]` that a reader whose
-    /// snapshot is at commit `snapshot_seq` cannot find in chunks.
-    pub(crate) fn copy_range(&self, snapshot_seq: u64, mint: i64, maxt: i64, out: &mut Vec<Point>) {
-        for (seq, points) in &self.retired {
-            if *seq > snapshot_seq {
-                out.extend_from_slice(in_range(points, mint, maxt));
+    /// Appends samples written by commit `seq` (all newer than the head).
+    pub(crate) fn append(&mut self, seq: u64, points: &[Point]) {
+        self.points.extend_from_slice(points);
+        self.seqs.resize(self.points.len(), seq);
+    }
+
+    /// Replaces the content by `points` at commit `seq`: samples kept
+    /// unchanged keep their commit, the others are shadowed.
+    pub(crate) fn replace(&mut self, seq: u64, points: Vec<Point>) {
+        let mut seqs = Vec::with_capacity(points.len());
+        let (mut i, old) = (0, &self.points);
+        for p in &points {
+            while i < old.len() && old[i].t < p.t {
+                self.shadowed.push((seq, self.seqs[i], old[i]));
+                i += 1;
+            }
+            if i < old.len() && old[i].t == p.t {
+                if old[i].v.to_bits() == p.v.to_bits() {
+                    seqs.push(self.seqs[i]);
+                } else {
+                    self.shadowed.push((seq, self.seqs[i], old[i]));
+                    seqs.push(seq);
+                }
+                i += 1;
+            } else {
+                seqs.push(seq);
             }
         }
-        out.extend_from_slice(in_range(&self.points, mint, maxt));
+        for j in i..old.len() {
+            self.shadowed.push((seq, self.seqs[j], old[j]));
+        }
+        self.points = points;
+        self.seqs = seqs;
+    }
+
+    /// Drops shadowed samples removed at or before `bound`.
+    pub(crate) fn prune(&mut self, bound: u64) {
+        self.shadowed.retain(|(removed, _, _)| *removed > bound);
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.shadowed.is_empty()
+    }
+
+    /// Appends to `out` the samples in `[mint, maxt]` that the head held as
+    /// of commit `snapshot_seq` (unsorted when shadowed samples are involved).
+    pub(crate) fn copy_range(&self, snapshot_seq: u64, mint: i64, maxt: i64, out: &mut Vec<Point>) {
+        for (removed, written, p) in &self.shadowed {
+            if *written <= snapshot_seq && *removed > snapshot_seq && p.t >= mint && p.t <= maxt {
+                out.push(*p);
+            }
+        }
+        let start = self.points.partition_point(|p| p.t < mint);
+        let end = self.points.partition_point(|p| p.t <= maxt);
+        for i in start..end.max(start) {
+            if self.seqs[i] <= snapshot_seq {
+                out.push(self.points[i]);
+            }
+        }
     }
 }
 
@@ -198,14 +249,29 @@ mod tests {
     }
 
     #[test]
-    fn retired_segments_only_reach_older_snapshots() {
-        let head = Head { points: pts(&[(10, 1.0)]), retired: vec![(7, pts(&[(1, 0.0), (2, 0.0)]))] };
-        let mut old = Vec::new();
-        head.copy_range(6, i64::MIN, i64::MAX, &mut old);
-        assert_eq!(old.len(), 3);
-        let mut new = Vec::new();
-        head.copy_range(7, i64::MIN, i64::MAX, &mut new);
-        assert_eq!(new, pts(&[(10, 1.0)]));
+    fn readers_see_the_head_as_of_their_snapshot() {
+        let mut h = Head::default();
+        h.append(1, &pts(&[(1, 1.0), (2, 2.0)]));
+        h.append(2, &pts(&[(3, 3.0)]));
+        // Commit 3 replaces t=2 and cuts t=1 out of the head (into a chunk).
+        h.replace(3, pts(&[(2, 20.0), (3, 3.0), (4, 4.0)]));
+        fn at(h: &Head, seq: u64) -> Vec<Point> {
+            let mut out = Vec::new();
+            h.copy_range(seq, i64::MIN, i64::MAX, &mut out);
+            sort_dedup_keep_last(&mut out);
+            out
+        }
+        assert_eq!(at(&h, 0), vec![]);
+        assert_eq!(at(&h, 1), pts(&[(1, 1.0), (2, 2.0)]));
+        assert_eq!(at(&h, 2), pts(&[(1, 1.0), (2, 2.0), (3, 3.0)]));
+        assert_eq!(at(&h, 3), pts(&[(2, 20.0), (3, 3.0), (4, 4.0)]));
+        h.prune(3);
+        assert_eq!(at(&h, 3), pts(&[(2, 20.0), (3, 3.0), (4, 4.0)]));
+        assert_eq!(at(&h, 2), pts(&[(3, 3.0)]), "history before the prune bound is gone");
+        h.replace(4, Vec::new());
+        assert!(!h.is_empty());
+        h.prune(4);
+        assert!(h.is_empty());
     }
 
     #[test]

@@ -43,8 +43,8 @@ pub(crate) struct OpenMode {
 pub(crate) struct Shared {
     pub heads: RwLock<Heads>,
     pub readers: ReaderRegistry,
-    /// Sequence number of the last commit this handle made (or found at open).
-    pub committed_seq: AtomicU64,
+    /// The last commit whose changes the heads reflect.
+    pub applied_seq: AtomicU64,
 }
 
 /// An open database.
@@ -73,7 +73,7 @@ impl Storage {
             }
             let storage = Storage::assemble(Some(path.to_path_buf()), mode, None, None);
             storage.with_reader(|conn| {
-                storage.shared.committed_seq.store(schema::committed_seq(conn)?, Ordering::SeqCst);
+                storage.shared.applied_seq.store(schema::committed_seq(conn)?, Ordering::SeqCst);
                 Ok(())
             })?;
             return Ok(storage);
@@ -105,7 +105,7 @@ impl Storage {
         let storage = Storage::assemble(path, mode, Some(writer), claim);
         *storage.shared.heads.write() = heads;
         let seq = storage.writer.as_ref().map_or(0, |w| w.lock().committed_seq());
-        storage.shared.committed_seq.store(seq, Ordering::SeqCst);
+        storage.shared.applied_seq.store(seq, Ordering::SeqCst);
         Ok(storage)
     }
 
@@ -116,7 +116,7 @@ impl Storage {
             shared: Shared {
                 heads: RwLock::new(Heads::default()),
                 readers: ReaderRegistry::default(),
-                committed_seq: AtomicU64::new(0),
+                applied_seq: AtomicU64::new(0),
             },
             writer: writer.map(Mutex::new),
             read_pool: Mutex::new(Vec::new()),

@@ -28,17 +28,37 @@ struct ReadCtx<'a> {
 impl Storage {
     /// Runs `f` inside a read snapshot.
     fn read<T>(&self, f: impl FnOnce(&Storage, &mut ReadCtx<'_>) -> Result<T>) -> Result<T> {
-        let _registration = self.shared.readers.register(|| self.shared.committed_seq.load(Ordering::SeqCst));
+        // Registered with a lower bound of the snapshot about to be taken, so
+        // the writer keeps the shadowed head samples this reader may need.
+        let _registration = self.shared.readers.register(|| self.shared.applied_seq.load(Ordering::SeqCst));
         self.with_reader(|conn| {
             let tx = conn.unchecked_transaction()?;
             // The first read fixes the snapshot.
             let snapshot_seq = schema::committed_seq(conn)?;
-            let replayed = if self.is_read_only() { Some(replay_log(conn)?) } else { None };
+            let replayed = if self.is_read_only() {
+                Some(replay_log(conn)?)
+            } else {
+                self.wait_for_heads(snapshot_seq)?;
+                None
+            };
             let mut ctx = ReadCtx { conn, snapshot_seq, replayed };
             let value = f(self, &mut ctx)?;
             tx.commit()?;
             Ok(value)
         })
+    }
+
+    /// Waits until the writer has installed the head changes of commit `seq`
+    /// (it does so right after SQLite commits, so this is a short wait).
+    fn wait_for_heads(&self, seq: u64) -> Result<()> {
+        let start = std::time::Instant::now();
+        while self.shared.applied_seq.load(Ordering::SeqCst) < seq {
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                return Err(Error::Corrupt(format!("in-memory heads did not catch up with commit {seq}")));
+            }
+            std::thread::yield_now();
+        }
+        Ok(())
     }
 
     /// Appends the head samples of `id` in `[mint, maxt]` for this snapshot.
@@ -216,7 +236,16 @@ impl Storage {
             let chunks: Option<i64> = ctx.conn.query_row("SELECT MAX(max_t) FROM chunks", [], |r| r.get(0))?;
             let heads = match &ctx.replayed {
                 Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
-                None => s.shared.heads.read().values().filter_map(|h| h.points.last().map(|p| p.t)).max(),
+                None => {
+                    let mut newest = None;
+                    let ids: Vec<i64> = s.shared.heads.read().keys().copied().collect();
+                    for id in ids {
+                        let mut pts = Vec::new();
+                        s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts);
+                        newest = newest.max(pts.iter().map(|p| p.t).max());
+                    }
+                    newest
+                }
             };
             Ok(chunks.max(heads))
         })

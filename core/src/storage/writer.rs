@@ -49,8 +49,10 @@ pub(crate) struct SeriesState {
 
 /// A change to one head, applied after commit.
 enum HeadOp {
+    /// Samples newer than the head.
     Append(Vec<Point>),
-    Replace { points: Vec<Point>, retire: bool },
+    /// The head's complete new content.
+    Replace(Vec<Point>),
 }
 
 /// What a commit does to memory once SQLite has committed it.
@@ -70,8 +72,8 @@ pub(crate) struct Writer {
     pins: BTreeSet<(u64, i64)>,
     /// Lowest `head_log.seq` that may still exist.
     log_floor: u64,
-    /// Series with retired head segments, by the commit that retired them.
-    retired: VecDeque<(u64, Vec<i64>)>,
+    /// Series with shadowed head samples, by the commit that shadowed them.
+    shadowed: VecDeque<(u64, Vec<i64>)>,
 }
 
 /// A view of the heads for planning: the writer is their only mutator, so
@@ -88,23 +90,20 @@ impl Writer {
             next_seq: 0,
             pins: BTreeSet::new(),
             log_floor: 0,
-            retired: VecDeque::new(),
+            shadowed: VecDeque::new(),
         };
         w.reload(heads)?;
         Ok(w)
     }
 
     /// Rebuilds all in-memory state from the database (at open, and after a
-    /// failed commit so that memory matches what SQLite kept). Retired head
-    /// segments are kept: readers with older snapshots may still need them.
+    /// failed commit so that memory matches what SQLite kept).
     pub(crate) fn reload(&mut self, heads: &mut Heads) -> Result<()> {
         self.by_labels.clear();
         self.series.clear();
         self.pins.clear();
-        for h in heads.values_mut() {
-            h.points.clear();
-        }
-        heads.retain(|_, h| !h.retired.is_empty());
+        self.shadowed.clear();
+        heads.clear();
         {
             let mut stmt = self.conn.prepare("SELECT id, labels, log_from_seq FROM series")?;
             let mut rows = stmt.query([])?;
@@ -145,6 +144,7 @@ impl Writer {
         self.next_seq = schema::committed_seq(&self.conn)? + 1;
         self.log_floor = 0;
         // Replay the log: entries at or after a series' log_from_seq are its head.
+        let mut replayed: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
         let mut stmt = self.conn.prepare("SELECT seq, data FROM head_log ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
@@ -158,10 +158,14 @@ impl Writer {
                 if seq < s.log_from_seq || e.t <= s.chunks_max_t {
                     return;
                 }
-                let h = heads.entry(e.series_id).or_default();
-                head::upsert(&mut h.points, Point::new(e.t, e.v));
+                head::upsert(replayed.entry(e.series_id).or_default(), Point::new(e.t, e.v));
                 s.head_first_seq.get_or_insert(seq);
             })?;
+        }
+        // Replayed samples count as written by the last commit before this open.
+        let committed = self.next_seq - 1;
+        for (id, points) in replayed {
+            heads.entry(id).or_default().append(committed, &points);
         }
         for (id, h) in heads.iter() {
             let s = self.series.get_mut(id).expect("heads only hold known series");
@@ -239,7 +243,6 @@ impl Writer {
         match outcome {
             Ok(value) => {
                 self.next_seq += 1;
-                shared.committed_seq.store(seq, std::sync::atomic::Ordering::SeqCst);
                 self.apply(shared, seq, pending);
                 Ok(value)
             }
@@ -250,56 +253,57 @@ impl Writer {
                 if let Err(reload) = self.reload(&mut heads) {
                     return Err(crate::Error::Corrupt(format!("{e}; reloading after the failed commit also failed: {reload}")));
                 }
+                // Everything reloaded counts as of the last commit.
+                shared.applied_seq.store(self.committed_seq(), std::sync::atomic::Ordering::SeqCst);
                 Err(e)
             }
         }
     }
 
-    /// Installs a committed transaction's head changes.
+    /// Installs a committed transaction's head changes, then publishes `seq`
+    /// as applied (readers whose snapshot is `seq` wait for that).
     fn apply(&mut self, shared: &Shared, seq: u64, pending: Pending) {
-        let mut retired_ids = Vec::new();
+        let mut shadowed_ids = Vec::new();
         let mut heads = shared.heads.write();
         for (id, op) in pending.ops {
+            let h = heads.entry(id).or_default();
             match op {
-                HeadOp::Append(points) => heads.entry(id).or_default().points.extend_from_slice(&points),
-                HeadOp::Replace { points, retire } => {
-                    let h = heads.entry(id).or_default();
-                    let old = std::mem::replace(&mut h.points, points);
-                    if retire && !old.is_empty() {
-                        h.retired.push((seq, old));
-                        retired_ids.push(id);
-                    }
-                    if h.points.is_empty() && h.retired.is_empty() {
-                        heads.remove(&id);
-                    }
+                HeadOp::Append(points) => h.append(seq, &points),
+                HeadOp::Replace(points) => {
+                    h.replace(seq, points);
+                    shadowed_ids.push(id);
                 }
             }
-        }
-        if !retired_ids.is_empty() {
-            self.retired.push_back((seq, retired_ids));
+            if h.is_empty() {
+                heads.remove(&id);
+            }
         }
         drop(heads);
-        self.prune_retired(shared, seq);
+        if !shadowed_ids.is_empty() {
+            self.shadowed.push_back((seq, shadowed_ids));
+        }
+        shared.applied_seq.store(seq, std::sync::atomic::Ordering::SeqCst);
+        self.prune_shadowed(shared, seq);
     }
 
-    /// Drops retired head segments no reader can need: those retired at or
+    /// Drops shadowed head samples no reader can need: those removed at or
     /// before the oldest registered reader's snapshot (or the last commit, if
     /// no reader is active; later readers start from a newer snapshot).
-    fn prune_retired(&mut self, shared: &Shared, committed: u64) {
+    fn prune_shadowed(&mut self, shared: &Shared, committed: u64) {
         let bound = shared.readers.oldest().map_or(committed, |r| r.min(committed));
-        if self.retired.front().is_none_or(|(seq, _)| *seq > bound) {
+        if self.shadowed.front().is_none_or(|(seq, _)| *seq > bound) {
             return;
         }
         let mut heads = shared.heads.write();
-        while let Some((seq, _)) = self.retired.front() {
+        while let Some((seq, _)) = self.shadowed.front() {
             if *seq > bound {
                 break;
             }
-            let (_, ids) = self.retired.pop_front().expect("front exists");
+            let (_, ids) = self.shadowed.pop_front().expect("front exists");
             for id in ids {
                 if let Some(h) = heads.get_mut(&id) {
-                    h.retired.retain(|(s, _)| *s > bound);
-                    if h.points.is_empty() && h.retired.is_empty() {
+                    h.prune(bound);
+                    if h.is_empty() {
                         heads.remove(&id);
                     }
                 }
@@ -387,7 +391,7 @@ impl Writer {
             }
         }
         let (len, last) = (merged.len(), merged[merged.len() - 1].t);
-        pending.ops.push((id, HeadOp::Replace { points: merged, retire: false }));
+        pending.ops.push((id, HeadOp::Replace(merged)));
         self.note_head(id, seq, len, last);
         Ok(())
     }
@@ -447,7 +451,7 @@ impl Writer {
             s.head_first_seq = Some(seq);
             self.pins.insert((seq, id));
         }
-        pending.ops.push((id, HeadOp::Replace { points: tail, retire: true }));
+        pending.ops.push((id, HeadOp::Replace(tail)));
         Ok(())
     }
 
@@ -537,7 +541,7 @@ impl Writer {
     fn flush_head(&mut self, heads: HeadsView<'_>, id: i64, seq: u64, pending: &mut Pending) -> Result<()> {
         // A head changed earlier in this transaction has its newest content in `pending`.
         let current = pending.ops.iter().rev().find(|(op_id, _)| *op_id == id).map(|(_, op)| match op {
-            HeadOp::Replace { points, .. } => points.clone(),
+            HeadOp::Replace(points) => points.clone(),
             HeadOp::Append(extra) => {
                 let mut p = heads.get(&id).map_or_else(Vec::new, |h| h.points.clone());
                 p.extend_from_slice(extra);
