@@ -180,15 +180,10 @@ impl Db {
         start: Option<&Bound<'py, PyAny>>,
         end: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let selectors = labels::selectors(Some(r#match))?;
-        if selectors.is_empty() {
-            return Err(PyValueError::new_err(
-                "series() needs at least one selector",
-            ));
-        }
-        let (mint, maxt) = time_range(start, end)?;
-        let found: Vec<Labels> =
-            self.run(py, |db| union(&selectors, |m| db.series(m, mint, maxt)))?;
+        let scope = Scope::new(Some(r#match), start, end)?.require_selector("series")?;
+        let found: Vec<Labels> = self.run(py, |db| {
+            scope.union(|m, mint, maxt| db.series(m, mint, maxt))
+        })?;
         let list = PyList::empty(py);
         for l in &found {
             list.append(labels::to_dict(py, l)?)?;
@@ -206,10 +201,9 @@ impl Db {
         start: Option<&Bound<'_, PyAny>>,
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<String>> {
-        let selectors = labels::selectors(r#match)?;
-        let (mint, maxt) = time_range(start, end)?;
+        let scope = Scope::new(r#match, start, end)?;
         self.run(py, |db| {
-            union(&selectors, |m| db.label_names(m, mint, maxt))
+            scope.union(|m, mint, maxt| db.label_names(m, mint, maxt))
         })
     }
 
@@ -224,10 +218,9 @@ impl Db {
         start: Option<&Bound<'_, PyAny>>,
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<String>> {
-        let selectors = labels::selectors(r#match)?;
-        let (mint, maxt) = time_range(start, end)?;
+        let scope = Scope::new(r#match, start, end)?;
         self.run(py, |db| {
-            union(&selectors, |m| db.label_values(name, m, mint, maxt))
+            scope.union(|m, mint, maxt| db.label_values(name, m, mint, maxt))
         })
     }
 
@@ -242,17 +235,11 @@ impl Db {
         start: Option<&Bound<'_, PyAny>>,
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
-        let selectors = labels::selectors(Some(r#match))?;
-        if selectors.is_empty() {
-            return Err(PyValueError::new_err(
-                "delete_series() needs at least one selector",
-            ));
-        }
-        let (mint, maxt) = time_range(start, end)?;
+        let scope = Scope::new(Some(r#match), start, end)?.require_selector("delete_series")?;
         self.run(py, |db| {
-            selectors
-                .iter()
-                .try_fold(0, |n, m| Ok(n + db.delete_series(m, mint, maxt)?))
+            scope.selectors.iter().try_fold(0, |n, m| {
+                Ok(n + db.delete_series(m, scope.mint, scope.maxt)?)
+            })
         })
     }
 
@@ -351,29 +338,51 @@ pub(crate) fn points(
         .collect())
 }
 
-/// `[start, end]` in milliseconds, open-ended where not given.
-fn time_range(
-    start: Option<&Bound<'_, PyAny>>,
-    end: Option<&Bound<'_, PyAny>>,
-) -> PyResult<(i64, i64)> {
-    Ok((
-        time::timestamp_ms_or(start, i64::MIN)?,
-        time::timestamp_ms_or(end, i64::MAX)?,
-    ))
+/// The `match`, `start` and `end` arguments of the series and label calls:
+/// selectors (none means all series) and an inclusive range in milliseconds,
+/// open-ended where not given.
+struct Scope {
+    selectors: Vec<Vec<Matcher>>,
+    mint: i64,
+    maxt: i64,
 }
 
-/// Runs `f` once per selector (once with no matchers if there are none) and
-/// returns the sorted union, as the Prometheus API does for repeated `match[]`.
-fn union<T: Ord>(
-    selectors: &[Vec<Matcher>],
-    mut f: impl FnMut(&[Matcher]) -> promlite::Result<Vec<T>>,
-) -> promlite::Result<Vec<T>> {
-    if selectors.is_empty() {
-        return f(&[]);
+impl Scope {
+    fn new(
+        r#match: Option<&Bound<'_, PyAny>>,
+        start: Option<&Bound<'_, PyAny>>,
+        end: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Scope> {
+        Ok(Scope {
+            selectors: labels::selectors(r#match)?,
+            mint: time::timestamp_ms_or(start, i64::MIN)?,
+            maxt: time::timestamp_ms_or(end, i64::MAX)?,
+        })
     }
-    let mut all = BTreeSet::new();
-    for m in selectors {
-        all.extend(f(m)?);
+
+    /// Rejects an empty selector list, for calls that must not apply to every series.
+    fn require_selector(self, call: &str) -> PyResult<Scope> {
+        if self.selectors.is_empty() {
+            return Err(PyValueError::new_err(format!(
+                "{call}() needs at least one selector"
+            )));
+        }
+        Ok(self)
     }
-    Ok(all.into_iter().collect())
+
+    /// Runs `f` once per selector (once with no matchers if there are none)
+    /// and returns the sorted union, as the Prometheus API does for repeated `match[]`.
+    fn union<T: Ord>(
+        &self,
+        mut f: impl FnMut(&[Matcher], i64, i64) -> promlite::Result<Vec<T>>,
+    ) -> promlite::Result<Vec<T>> {
+        if self.selectors.is_empty() {
+            return f(&[], self.mint, self.maxt);
+        }
+        let mut all = BTreeSet::new();
+        for m in &self.selectors {
+            all.extend(f(m, self.mint, self.maxt)?);
+        }
+        Ok(all.into_iter().collect())
+    }
 }
