@@ -286,6 +286,29 @@ impl Db {
         self.ingest_exposition(py, &text, timestamp)
     }
 
+    /// Deletes samples older than the `retention` given to `open()`, counted
+    /// back from the newest stored sample. Returns the number of chunks removed
+    /// (0 without a retention).
+    fn apply_retention(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, |db| db.apply_retention())
+    }
+
+    /// Merges small and overlapping chunks into full, ordered ones. Returns
+    /// `{"series_rewritten": n, "chunks_before": n, "chunks_after": n}`.
+    fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let stats = self.run(py, |db| db.compact())?;
+        let dict = PyDict::new(py);
+        dict.set_item("series_rewritten", stats.series_rewritten)?;
+        dict.set_item("chunks_before", stats.chunks_before)?;
+        dict.set_item("chunks_after", stats.chunks_after)?;
+        Ok(dict)
+    }
+
+    /// Size of the database file(s) in bytes.
+    fn size_bytes(&self, py: Python<'_>) -> PyResult<u64> {
+        self.run(py, |db| db.size_bytes())
+    }
+
     /// Flushes and closes the database; waits for calls running in other
     /// threads. Later calls raise `StorageError("database is closed")`.
     /// Closing twice is allowed.

@@ -226,6 +226,29 @@ def test_a_file_has_one_writing_handle_per_process(db_path):
     promlite.open(db_path).close()
 
 
+def test_retention_drops_old_samples(db_path):
+    with promlite.open(db_path, retention=timedelta(minutes=1)) as db:
+        db.append("old", T0, 1)
+        db.append("new", T0 + 120, 2)
+        db.apply_retention()
+        assert db.label_values("__name__") == ["new"]
+    # Without a retention nothing is dropped.
+    with promlite.open(db_path) as db:
+        db.append("old", T0, 1)
+        assert db.apply_retention() == 0
+        assert db.label_values("__name__") == ["new", "old"]
+
+
+def test_compact_and_size(db):
+    for i in range(20):  # one commit per sample: many small chunks
+        db.append("c", T0 + i, i)
+    assert db.size_bytes() > 0
+    stats = db.compact()
+    assert set(stats) == {"series_rewritten", "chunks_before", "chunks_after"}
+    assert stats["chunks_after"] <= stats["chunks_before"]
+    assert db.series("c", start=T0, end=T0 + 19) == [{"__name__": "c"}]
+
+
 def test_bad_options_are_rejected(db_path):
     with pytest.raises(TypeError):
         promlite.open(db_path, no_such_option=1)
