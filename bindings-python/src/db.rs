@@ -93,8 +93,9 @@ impl Db {
 
     /// Whether `close()` has been called.
     #[getter]
-    fn closed(&self) -> bool {
-        self.inner.read().is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        // Without the GIL: a pending close() makes new readers wait for running calls.
+        py.detach(|| self.inner.read().is_none())
     }
 
     /// Appends one sample and commits it. `series` is a selector-style string
@@ -313,11 +314,11 @@ impl Db {
     /// threads. Later calls raise `StorageError("database is closed")`.
     /// Closing twice is allowed.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let db = py.detach(|| self.inner.write().take());
-        match db {
-            Some(db) => py.detach(|| db.close()).map_err(to_py_err),
-            None => Ok(()),
-        }
+        py.detach(|| {
+            let db = self.inner.write().take();
+            db.map_or(Ok(()), promlite::Db::close)
+        })
+        .map_err(to_py_err)
     }
 
     fn __enter__<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
@@ -334,8 +335,8 @@ impl Db {
         Ok(false)
     }
 
-    fn __repr__(&self) -> String {
-        let state = if self.closed() { "closed" } else { "open" };
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let state = if self.closed(py) { "closed" } else { "open" };
         format!("<promlite.Db {:?} ({state})>", self.path)
     }
 }
