@@ -269,6 +269,17 @@ def test_read_only_refuses_writes(db_path):
         assert value_at(db, "ro", T0 + 1) == 1.0
 
 
+def test_unopenable_paths_raise(tmp_path):
+    with pytest.raises(promlite.StorageError) as e:
+        promlite.open(tmp_path / "missing-dir" / "x.db")
+    assert e.value.error_type == "internal"
+    with pytest.raises(promlite.StorageError, match="directory"):
+        promlite.open(tmp_path)
+    with pytest.raises(promlite.InvalidInputError, match="does not exist"):
+        promlite.open(tmp_path / "absent.db", read_only=True)
+    assert not (tmp_path / "absent.db").exists()
+
+
 def test_foreign_file_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_bytes(b"not a database, just text\n" * 100)
