@@ -108,13 +108,32 @@ impl Storage {
 
     /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        let mut out = Vec::new();
+        self.for_each_series(matchers, mint, maxt, &mut |s| {
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each series matching `matchers` that has samples in
+    /// `[mint, maxt]`, in label order, decoding one series at a time (all from
+    /// one snapshot). An error from `f` stops the scan and is returned.
+    pub(crate) fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
         self.read(|s, ctx| {
-            let ids = index::resolve(ctx.conn, matchers)?;
-            let mut out = Vec::with_capacity(ids.len());
+            let ids = index::resolve(ctx.conn, matchers, &mut |id| s.labels_of(ctx.conn, id))?;
+            let mut targets = ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
+            targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
             )?;
-            for id in ids {
+            for (labels, id) in targets {
                 let mut points = Vec::new();
                 let mut rows = stmt.query(params![id, mint, maxt])?;
                 while let Some(row) = rows.next()? {
@@ -127,16 +146,15 @@ impl Storage {
                     continue;
                 }
                 head::sort_dedup_keep_last(&mut points);
-                out.push(Series { labels: s.labels_of(ctx.conn, id)?, points });
+                f(Series { labels, points })?;
             }
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-            Ok(out)
+            Ok(())
         })
     }
 
     /// Ids of series matching `matchers` that have samples in `[mint, maxt]`.
     fn ids_in_range(&self, ctx: &ReadCtx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<i64>> {
-        let ids = index::resolve(ctx.conn, matchers)?;
+        let ids = index::resolve(ctx.conn, matchers, &mut |id| self.labels_of(ctx.conn, id))?;
         if mint == i64::MIN && maxt == i64::MAX {
             return Ok(ids);
         }
@@ -238,6 +256,48 @@ impl Storage {
                 out.push((key, row.get(1)?));
             }
             Ok(out)
+        })
+    }
+
+    /// Samples committed since change-feed consumer `name`'s cursor: whole
+    /// commits, oldest first, until at least `max_samples` are collected.
+    pub(crate) fn outbox_read(&self, name: &str, max_samples: usize) -> Result<crate::db::OutboxBatch> {
+        self.read(|s, ctx| {
+            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+                ctx.conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+            )?;
+            let Some(cursor) = cursor else {
+                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
+            };
+            let mut next_seq = super::writer::decode_cursor(&cursor)?;
+            let mut order: Vec<i64> = Vec::new();
+            let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+            let mut samples = 0;
+            let mut stmt = ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([next_seq as i64])?;
+            while samples < max_samples.max(1) {
+                let Some(row) = rows.next()? else { break };
+                let seq = row.get::<_, i64>(0)? as u64;
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                log::decode(data, |e| {
+                    by_series
+                        .entry(e.series_id)
+                        .or_insert_with(|| {
+                            order.push(e.series_id);
+                            Vec::new()
+                        })
+                        .push(Point::new(e.t, e.v));
+                    samples += 1;
+                })?;
+                next_seq = seq + 1;
+            }
+            let mut series = Vec::with_capacity(order.len());
+            for id in order {
+                let points = by_series.remove(&id).expect("collected above");
+                series.push((s.labels_of(ctx.conn, id)?, points));
+            }
+            Ok(crate::db::OutboxBatch { series, samples, next_seq })
         })
     }
 
