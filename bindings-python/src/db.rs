@@ -305,6 +305,12 @@ impl Db {
         Ok(dict)
     }
 
+    /// Moves buffered samples into compressed chunks and shrinks the file to
+    /// its smallest size without closing it, e.g. before a backup.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.run(py, |db| db.flush())
+    }
+
     /// Size of the database file(s) in bytes.
     fn size_bytes(&self, py: Python<'_>) -> PyResult<u64> {
         self.run(py, |db| db.size_bytes())

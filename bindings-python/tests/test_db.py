@@ -249,6 +249,16 @@ def test_compact_and_size(db):
     assert db.series("c", start=T0, end=T0 + 19) == [{"__name__": "c"}]
 
 
+def test_flush_keeps_data_and_refuses_read_only(db_path):
+    with promlite.open(db_path) as db:
+        db.append_many("f", list(range(T0, T0 + 500)), [1.0] * 500)
+        db.flush()
+        assert db.series("f") == [{"__name__": "f"}]
+    with promlite.open(db_path, read_only=True) as db:
+        with pytest.raises(promlite.InvalidInputError):
+            db.flush()
+
+
 def test_bad_options_are_rejected(db_path):
     with pytest.raises(TypeError):
         promlite.open(db_path, no_such_option=1)
