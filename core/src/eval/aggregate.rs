@@ -446,7 +446,7 @@ fn select_k(
             match op {
                 // Highest first (NaN last) for topk, lowest first for bottomk.
                 AggregateOp::Topk => items.sort_by(|a, b| order_desc(a.v, b.v)),
-                AggregateOp::Bottomk => items.sort_by(|a, b| order_desc(b.v, a.v).then(nan_last(a.v, b.v))),
+                AggregateOp::Bottomk => items.sort_by(|a, b| order_asc(a.v, b.v)),
                 _ => {}
             }
             for c in items {
@@ -468,8 +468,15 @@ fn order_desc(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
-fn nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    a.is_nan().cmp(&b.is_nan())
+/// Ascending by value with NaN last.
+fn order_asc(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => a.partial_cmp(&b).expect("not NaN"),
+    }
 }
 
 fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val> {

@@ -334,8 +334,10 @@ fn vector_vector(
     let swapped = matching.card == Cardinality::OneToMany;
     let (many, one, many_sigs, one_sigs) =
         if swapped { (&rhs, &lhs, &sigs.rhs, &sigs.lhs) } else { (&lhs, &rhs, &sigs.lhs, &sigs.rhs) };
-    let (fill_many, fill_one) =
-        if swapped { (matching.fill_right, matching.fill_left) } else { (matching.fill_left, matching.fill_right) };
+    // Fill values stay with the sides as seen after the swap: `fill_right`
+    // stands in for a missing one-side sample, `fill_left` for a missing
+    // many-side one (also for group_right, as in Prometheus).
+    let (fill_many, fill_one) = (matching.fill_left, matching.fill_right);
     let one_side_name = if swapped { "left" } else { "right" };
     let no_fill = matching.fill_left.is_none() && matching.fill_right.is_none();
 

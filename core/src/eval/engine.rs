@@ -415,7 +415,7 @@ pub(crate) fn extend_window(points: &[Point], start: i64, end: i64, smoothed: bo
     let last_idx = points.len() - 1;
     let first = points[..last_idx].partition_point(|p| p.t <= start).saturating_sub(1);
     let last = if smoothed { points[..last_idx].partition_point(|p| p.t < end) } else { last_idx };
-    if points[last].t <= start {
+    if points[last].t <= start || points[first].t > end {
         return Vec::new();
     }
     let left = if smoothed && points[first].t < start { interpolate(points[first], points[first + 1], start, false) } else { points[first].v };

@@ -121,13 +121,15 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_gte, Assoc::Left)
                 | Op::infix(Rule::op_lte, Assoc::Left))
             .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            // Unary operators bind like `*` (so `-a * b` is `(-a) * b`), below `^` (`-2^2` is -4).
             .op(Op::infix(Rule::op_mul, Assoc::Left)
                 | Op::infix(Rule::op_div, Assoc::Left)
                 | Op::infix(Rule::op_mod, Assoc::Left)
-                | Op::infix(Rule::op_atan2, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::op_atan2, Assoc::Left))
+            // Unary operators bind tighter than `*` (`-a * b` is `(-a) * b`,
+            // also after `^`: `2^-1*3` is `(2^-1)*3`) and looser than `^`
+            // (`-2^2` is -4). pest parses a prefix operand one step below the
+            // operator's level, so they need a level of their own.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::op_pow, Assoc::Right))
     })
 }

@@ -267,7 +267,8 @@ fn extended_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     let last_idx = f.len() - 1;
     let first = f[..last_idx].partition_point(|p| p.t <= w.start).saturating_sub(1);
     let last = if w.smoothed { f[..last_idx].partition_point(|p| p.t < w.end) } else { last_idx };
-    if f[last].t <= w.start {
+    // No value when all samples lie before the window or (smoothed) after it.
+    if f[last].t <= w.start || f[first].t > w.end {
         return None;
     }
     let left = if w.smoothed && f[first].t < w.start { interpolate(f[first], f[first + 1], w.start, counter) } else { f[first].v };
@@ -450,6 +451,9 @@ pub(crate) fn quantile_over_time(w: &Window) -> Result<Option<f64>> {
 }
 
 pub(crate) fn mad_over_time(w: &Window) -> Result<Option<f64>> {
+    if w.points.iter().any(|p| p.v.is_nan()) {
+        return Ok(Some(f64::NAN));
+    }
     let mut values: Vec<f64> = w.points.iter().map(|p| p.v).collect();
     let median = quantile(0.5, &mut values);
     let mut deviations: Vec<f64> = w.points.iter().map(|p| (p.v - median).abs()).collect();
