@@ -331,7 +331,7 @@ impl<'a> Evaluator<'a> {
 /// The sample an instant selector sees at each step: the latest one at or
 /// before the reference time and within the lookback delta, unless it is a
 /// stale marker.
-fn instant_points(points: &[Point], at: Option<i64>, offset: i64, lookback: i64, r: StepRange, sample_times: bool) -> Vec<Point> {
+pub(crate) fn instant_points(points: &[Point], at: Option<i64>, offset: i64, lookback: i64, r: StepRange, sample_times: bool) -> Vec<Point> {
     let mut out = Vec::new();
     let mut next = 0; // first point after the reference time
     for ts in r.iter() {
