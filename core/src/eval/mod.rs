@@ -13,6 +13,8 @@ mod engine;
 mod functions;
 mod output;
 mod series;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -147,6 +149,10 @@ fn run(
     let mut ev = Evaluator::new(q, opts, start, end, step);
     ev.query = text;
     let range = StepRange::new(start, end, if instant { 1 } else { step });
+    // Every step holds at least one value; refuse ranges that could not fit.
+    if range.len() > opts.max_samples {
+        return Err(Error::TooManySamples("query execution"));
+    }
     let val = ev.eval(expr, range)?;
     let value = if instant { instant_value(val, start, opts)? } else { range_value(val, range, opts)? };
     Ok(QueryResult { value, warnings: ev.annotations.warnings, infos: ev.annotations.infos })

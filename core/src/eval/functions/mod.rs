@@ -140,6 +140,14 @@ pub(crate) fn implemented() -> impl Iterator<Item = &'static str> {
 
 pub(crate) fn eval_call(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let imp = lookup(&call.func).ok_or_else(|| Error::execution(format!("unknown function with name {:?}", call.func)))?;
+    // The type checker rejects wrong argument counts; this keeps the
+    // implementations safe for expressions built without it.
+    if let Some(sig) = crate::promql::functions::lookup(&call.func) {
+        let n = call.args.len();
+        if n < sig.min_args() || sig.max_args().is_some_and(|max| n > max) {
+            return Err(Error::execution(format!("wrong number of arguments for function {:?}: {n}", call.func)));
+        }
+    }
     match imp {
         Impl::Math(f) => instant::map_samples(ev, call, r, *f),
         Impl::Range(ri) => range::eval_range_call(ev, call, ri, r),
