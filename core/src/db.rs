@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::storage::{OpenMode, Storage};
 use crate::eval::{self, Querier, QueryOptions};
 use crate::model::{Labels, Matcher, Point};
 use crate::value::{QueryResult, Series, Value};
@@ -17,13 +18,44 @@ pub struct Options {
     pub retention: Option<Duration>,
     /// Query engine settings used by [`Db::query`] and [`Db::query_range`].
     pub query: QueryOptions,
-    /// Open read-only: writes fail, and the file is never modified.
+    /// Open read-only: writes fail, and the file is never modified. Any number
+    /// of read-only handles (in any process) may read while one handle writes.
     pub read_only: bool,
+    /// `true` (default): every commit is fsynced, so it survives power loss.
+    /// `false`: commits survive a crash of the process but not of the machine
+    /// (SQLite's `synchronous = NORMAL` in WAL mode), and writing is faster.
+    pub fsync_on_commit: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { retention: None, query: QueryOptions::default(), read_only: false }
+        Options { retention: None, query: QueryOptions::default(), read_only: false, fsync_on_commit: true }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::read_only`].
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Sets [`Options::retention`].
+    pub fn retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Sets [`Options::fsync_on_commit`].
+    pub fn fsync_on_commit(mut self, fsync: bool) -> Self {
+        self.fsync_on_commit = fsync;
+        self
+    }
+
+    /// Sets [`Options::query`].
+    pub fn query(mut self, query: QueryOptions) -> Self {
+        self.query = query;
+        self
     }
 }
 
@@ -124,16 +156,19 @@ pub struct CompactStats {
 /// A promlite database: one SQLite file of series. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`); many threads may read while one writes.
 pub struct Db {
-    storage: crate::storage::Storage,
+    storage: Storage,
     options: Options,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. One handle per file
+    /// may write (share it between threads); more handles, also in other
+    /// processes, can read with [`Options::read_only`].
     ///
     /// # Errors
     /// [`crate::Error::NotADatabase`] / [`crate::Error::UnsupportedVersion`] for
-    /// a foreign or newer file (left untouched), or an SQLite/I/O error.
+    /// a foreign or newer file (left untouched); [`crate::Error::InvalidInput`]
+    /// if another handle or process is already writing the file; SQLite/I/O errors.
     pub fn open(path: impl AsRef<Path>) -> Result<Db> {
         Db::open_with(path, Options::default())
     }
@@ -143,8 +178,9 @@ impl Db {
     /// # Errors
     /// As [`Db::open`].
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
-        let _ = (path, options);
-        todo!("storage")
+        let mode = OpenMode { read_only: options.read_only, fsync_on_commit: options.fsync_on_commit };
+        let storage = Storage::open(path.as_ref(), mode)?;
+        Ok(Db { storage, options })
     }
 
     /// Opens a private in-memory database.
@@ -152,7 +188,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn open_in_memory() -> Result<Db> {
-        todo!("storage")
+        Ok(Db { storage: Storage::open_in_memory()?, options: Options::default() })
     }
 
     /// The options the database was opened with.
@@ -175,8 +211,16 @@ impl Db {
     /// # Errors
     /// Invalid labels (nothing is written), SQLite errors (nothing is written).
     pub fn write(&self, batch: &Batch) -> Result<usize> {
-        let _ = batch;
-        todo!("storage")
+        for (labels, _) in batch.series() {
+            labels.validate_for_storage()?;
+        }
+        for m in batch.metadata() {
+            if m.metric.is_empty() {
+                return Err(Error::invalid("metadata needs a metric name"));
+            }
+        }
+        self.storage.write(batch)?;
+        Ok(batch.len())
     }
 
     /// Series matching all `matchers`, with samples in `[mint, maxt]` (ms,
@@ -185,8 +229,7 @@ impl Db {
     /// # Errors
     /// SQLite errors or corrupt chunks.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.select(matchers, mint, maxt)
     }
 
     /// Label sets of series matching `matchers` with samples in `[mint, maxt]`.
@@ -194,8 +237,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.series(matchers, mint, maxt)
     }
 
     /// Sorted label names of series matching `matchers` (all series if empty) with samples in range.
@@ -203,8 +245,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.label_names(matchers, mint, maxt)
     }
 
     /// Sorted values of label `name` over series matching `matchers` with samples in range.
@@ -212,8 +253,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
-        let _ = (name, matchers, mint, maxt);
-        todo!("storage")
+        self.storage.label_values(name, matchers, mint, maxt)
     }
 
     /// Deletes samples of series matching `matchers` in `[mint, maxt]`; series left
@@ -222,8 +262,7 @@ impl Db {
     /// # Errors
     /// SQLite errors (nothing is deleted).
     pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.delete_series(matchers, mint, maxt)
     }
 
     /// Deletes all samples older than `min_t` (ms). Returns samples-bearing chunks removed.
@@ -231,8 +270,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn delete_before(&self, min_t: i64) -> Result<u64> {
-        let _ = min_t;
-        todo!("storage")
+        self.storage.delete_before(min_t)
     }
 
     /// Applies [`Options::retention`] relative to the newest stored sample.
@@ -240,7 +278,10 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn apply_retention(&self) -> Result<u64> {
-        todo!("storage")
+        let Some(retention) = self.options.retention else { return Ok(0) };
+        let Some(newest) = self.storage.newest_timestamp()? else { return Ok(0) };
+        let keep_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        self.delete_before(newest.saturating_sub(keep_ms))
     }
 
     /// Merges small and overlapping chunks into full, ordered ones.
@@ -248,7 +289,8 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn compact(&self) -> Result<CompactStats> {
-        todo!("storage")
+        let c = self.storage.compact()?;
+        Ok(CompactStats { series_rewritten: c.series_rewritten, chunks_before: c.chunks_before, chunks_after: c.chunks_after })
     }
 
     /// Stores metric metadata (replacing earlier entries for the same metric).
@@ -256,8 +298,11 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn put_metadata(&self, items: &[MetricMetadata]) -> Result<()> {
-        let _ = items;
-        todo!("storage")
+        let mut batch = Batch::new();
+        for m in items {
+            batch.add_metadata(m.clone());
+        }
+        self.write(&batch).map(|_| ())
     }
 
     /// Stored metadata, for one metric or all.
@@ -265,8 +310,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn metadata(&self, metric: Option<&str>) -> Result<Vec<MetricMetadata>> {
-        let _ = metric;
-        todo!("storage")
+        self.storage.metadata(metric)
     }
 
     /// The value stored under `key` by a [`Batch::put_kv`], if any.
@@ -274,8 +318,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let _ = key;
-        todo!("storage")
+        self.storage.kv_get(key)
     }
 
     /// Every key/value entry whose key starts with `prefix`, sorted by key.
@@ -283,8 +326,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let _ = prefix;
-        todo!("storage")
+        self.storage.kv_scan(prefix)
     }
 
     /// Parses Prometheus text exposition (or OpenMetrics text) and writes it in
@@ -302,7 +344,7 @@ impl Db {
     /// # Errors
     /// I/O errors.
     pub fn size_bytes(&self) -> Result<u64> {
-        todo!("storage")
+        self.storage.size_bytes()
     }
 
     /// Evaluates a PromQL expression at `t` (ms) and returns its value.
@@ -348,8 +390,8 @@ impl Db {
     ///
     /// # Errors
     /// SQLite errors during the final checkpoint.
-    pub fn close(self) -> Result<()> {
-        todo!("storage")
+    pub fn close(mut self) -> Result<()> {
+        self.storage.close()
     }
 }
 

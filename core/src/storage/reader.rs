@@ -1,0 +1,291 @@
+//! Reads: series selection with samples, series and label listings.
+//!
+//! Every read runs in one SQLite read transaction (a consistent snapshot of
+//! chunks and the index) and adds the samples still in heads: from memory in
+//! the writing process, or by replaying `head_log` from the same snapshot in a
+//! read-only handle.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use rusqlite::{params, Connection};
+use rustc_hash::FxHashMap;
+
+use super::head::{self, in_range};
+use super::{codec, index, log, schema, Storage};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Matcher, Point};
+use crate::value::Series;
+
+/// One read: a snapshot and the matching view of the heads.
+struct ReadCtx<'a> {
+    conn: &'a Connection,
+    snapshot_seq: u64,
+    /// Heads rebuilt from the log, for handles without a writer.
+    replayed: Option<FxHashMap<i64, Vec<Point>>>,
+}
+
+impl Storage {
+    /// Runs `f` inside a read snapshot.
+    fn read<T>(&self, f: impl FnOnce(&Storage, &mut ReadCtx<'_>) -> Result<T>) -> Result<T> {
+        // Registered with a lower bound of the snapshot about to be taken, so
+        // the writer keeps the shadowed head samples this reader may need.
+        let _registration = self.shared.readers.register(|| self.shared.applied_seq.load(Ordering::SeqCst));
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            // The first read fixes the snapshot.
+            let snapshot_seq = schema::committed_seq(conn)?;
+            let replayed = if self.is_read_only() {
+                Some(replay_log(conn)?)
+            } else {
+                self.wait_for_heads(snapshot_seq)?;
+                None
+            };
+            let mut ctx = ReadCtx { conn, snapshot_seq, replayed };
+            let value = f(self, &mut ctx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Waits until the writer has installed the head changes of commit `seq`
+    /// (it does so right after SQLite commits, so this is a short wait).
+    fn wait_for_heads(&self, seq: u64) -> Result<()> {
+        let start = std::time::Instant::now();
+        while self.shared.applied_seq.load(Ordering::SeqCst) < seq {
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                return Err(Error::Corrupt(format!("in-memory heads did not catch up with commit {seq}")));
+            }
+            std::thread::yield_now();
+        }
+        Ok(())
+    }
+
+    /// Appends the head samples of `id` in `[mint, maxt]` for this snapshot.
+    fn head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64, out: &mut Vec<Point>) {
+        match &ctx.replayed {
+            Some(map) => {
+                if let Some(points) = map.get(&id) {
+                    out.extend_from_slice(in_range(points, mint, maxt));
+                }
+            }
+            None => {
+                if let Some(h) = self.shared.heads.read().get(&id) {
+                    h.copy_range(ctx.snapshot_seq, mint, maxt, out);
+                }
+            }
+        }
+    }
+
+    fn has_head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64) -> bool {
+        let mut tmp = Vec::new();
+        self.head_points(ctx, id, mint, maxt, &mut tmp);
+        !tmp.is_empty()
+    }
+
+    /// The label set of series `id` (cached: ids are never reused).
+    fn labels_of(&self, conn: &Connection, id: i64) -> Result<Labels> {
+        if let Some(l) = self.labels_cache.read().get(&id) {
+            return Ok(l.clone());
+        }
+        let mut stmt = conn.prepare_cached("SELECT labels FROM series WHERE id = ?1")?;
+        let bytes: Vec<u8> = stmt.query_row([id], |r| r.get(0))?;
+        let labels = index::decode_labels(&bytes)?;
+        self.labels_cache.write().insert(id, labels.clone());
+        Ok(labels)
+    }
+
+    /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
+    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.read(|s, ctx| {
+            let ids = index::resolve(ctx.conn, matchers)?;
+            let mut out = Vec::with_capacity(ids.len());
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
+            )?;
+            for id in ids {
+                let mut points = Vec::new();
+                let mut rows = stmt.query(params![id, mint, maxt])?;
+                while let Some(row) = rows.next()? {
+                    let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    codec::decode_into(data, &mut points)?;
+                }
+                trim_to_range(&mut points, mint, maxt);
+                s.head_points(ctx, id, mint, maxt, &mut points);
+                if points.is_empty() {
+                    continue;
+                }
+                head::sort_dedup_keep_last(&mut points);
+                out.push(Series { labels: s.labels_of(ctx.conn, id)?, points });
+            }
+            out.sort_by(|a, b| a.labels.cmp(&b.labels));
+            Ok(out)
+        })
+    }
+
+    /// Ids of series matching `matchers` that have samples in `[mint, maxt]`.
+    fn ids_in_range(&self, ctx: &ReadCtx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<i64>> {
+        let ids = index::resolve(ctx.conn, matchers)?;
+        if mint == i64::MIN && maxt == i64::MAX {
+            return Ok(ids);
+        }
+        let mut stmt = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 LIMIT 1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if stmt.exists(params![id, mint, maxt])? || self.has_head_points(ctx, id, mint, maxt) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Label sets of the series matching `matchers` with samples in range, sorted.
+    pub(crate) fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        self.read(|s, ctx| {
+            let ids = s.ids_in_range(ctx, matchers, mint, maxt)?;
+            let mut out = ids.into_iter().map(|id| s.labels_of(ctx.conn, id)).collect::<Result<Vec<_>>>()?;
+            out.sort();
+            Ok(out)
+        })
+    }
+
+    /// Sorted label names over matching series.
+    pub(crate) fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        self.read(|s, ctx| {
+            if matchers.is_empty() && mint == i64::MIN && maxt == i64::MAX {
+                let mut stmt = ctx.conn.prepare_cached("SELECT DISTINCT name FROM postings ORDER BY name")?;
+                let names = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                return Ok(names);
+            }
+            let mut names = BTreeSet::new();
+            for id in s.ids_in_range(ctx, matchers, mint, maxt)? {
+                for l in &s.labels_of(ctx.conn, id)? {
+                    if !names.contains(&l.name) {
+                        names.insert(l.name.clone());
+                    }
+                }
+            }
+            Ok(names.into_iter().collect())
+        })
+    }
+
+    /// Sorted values of label `name` over matching series.
+    pub(crate) fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        self.read(|s, ctx| {
+            if matchers.is_empty() && mint == i64::MIN && maxt == i64::MAX {
+                let mut stmt =
+                    ctx.conn.prepare_cached("SELECT DISTINCT value FROM postings WHERE name = ?1 ORDER BY value")?;
+                let values = stmt.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                return Ok(values);
+            }
+            let mut values = BTreeSet::new();
+            for id in s.ids_in_range(ctx, matchers, mint, maxt)? {
+                if let Some(v) = s.labels_of(ctx.conn, id)?.get(name) {
+                    if !values.contains(v) {
+                        values.insert(v.to_string());
+                    }
+                }
+            }
+            Ok(values.into_iter().collect())
+        })
+    }
+
+    /// Stored metadata, for one metric or all, sorted by metric.
+    pub(crate) fn metadata(&self, metric: Option<&str>) -> Result<Vec<crate::db::MetricMetadata>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT metric, type, help, unit FROM metadata WHERE ?1 IS NULL OR metric = ?1 ORDER BY metric",
+            )?;
+            let rows = stmt.query_map([metric], |r| {
+                Ok(crate::db::MetricMetadata { metric: r.get(0)?, kind: r.get(1)?, help: r.get(2)?, unit: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The value stored under `key`.
+    pub(crate) fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT value FROM kv WHERE key = ?1")?;
+            Ok(rusqlite::OptionalExtension::optional(stmt.query_row([key], |r| r.get(0)))?)
+        })
+    }
+
+    /// Entries whose key starts with `prefix`, sorted by key.
+    pub(crate) fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 ORDER BY key")?;
+            let mut rows = stmt.query([prefix])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(0)?;
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                out.push((key, row.get(1)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The newest sample timestamp in the database, if any.
+    pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
+        self.read(|s, ctx| {
+            let chunks: Option<i64> = ctx.conn.query_row("SELECT MAX(max_t) FROM chunks", [], |r| r.get(0))?;
+            let heads = match &ctx.replayed {
+                Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
+                None => {
+                    let mut newest = None;
+                    let ids: Vec<i64> = s.shared.heads.read().keys().copied().collect();
+                    for id in ids {
+                        let mut pts = Vec::new();
+                        s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts);
+                        newest = newest.max(pts.iter().map(|p| p.t).max());
+                    }
+                    newest
+                }
+            };
+            Ok(chunks.max(heads))
+        })
+    }
+}
+
+/// Keeps the points within `[mint, maxt]` of sorted `points`.
+fn trim_to_range(points: &mut Vec<Point>, mint: i64, maxt: i64) {
+    let end = points.partition_point(|p| p.t <= maxt);
+    points.truncate(end);
+    let start = points.partition_point(|p| p.t < mint);
+    if start > 0 {
+        points.drain(..start);
+    }
+}
+
+/// Rebuilds every series' head from `head_log` as of `conn`'s snapshot.
+fn replay_log(conn: &Connection) -> Result<FxHashMap<i64, Vec<Point>>> {
+    let mut from: FxHashMap<i64, (u64, i64)> = FxHashMap::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.log_from_seq, (SELECT MAX(max_t) FROM chunks c WHERE c.series_id = s.id) FROM series s",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let max_t: Option<i64> = row.get(2)?;
+        from.insert(row.get(0)?, (row.get::<_, i64>(1)? as u64, max_t.unwrap_or(i64::MIN)));
+    }
+    let mut heads: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+    let mut stmt = conn.prepare_cached("SELECT seq, data FROM head_log ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let seq = row.get::<_, i64>(0)? as u64;
+        let data = row.get_ref(1)?.as_blob().map_err(|e| Error::Corrupt(e.to_string()))?;
+        log::decode(data, |e| {
+            if let Some(&(log_from, chunks_max_t)) = from.get(&e.series_id) {
+                if seq >= log_from && e.t > chunks_max_t {
+                    head::upsert(heads.entry(e.series_id).or_default(), Point::new(e.t, e.v));
+                }
+            }
+        })?;
+    }
+    Ok(heads)
+}
