@@ -27,11 +27,16 @@ pub(crate) enum Impl {
 }
 
 const fn keeps_name(f: fn(&Window) -> Result<Option<f64>>) -> RangeImpl {
-    RangeImpl { f, keeps_name: true, anchored_ok: false, smoothed_ok: false }
+    RangeImpl { f, keeps_name: true, anchored_ok: false, smoothed_ok: false, counts_drops: false }
 }
 
 const fn extendable(f: fn(&Window) -> Result<Option<f64>>, smoothed_ok: bool) -> RangeImpl {
-    RangeImpl { f, keeps_name: false, anchored_ok: true, smoothed_ok }
+    RangeImpl { f, keeps_name: false, anchored_ok: true, smoothed_ok, counts_drops: false }
+}
+
+/// `rate`, `increase`, `resets`: read the counter resets in the window.
+const fn counter(f: fn(&Window) -> Result<Option<f64>>, smoothed_ok: bool) -> RangeImpl {
+    RangeImpl { f, keeps_name: false, anchored_ok: true, smoothed_ok, counts_drops: true }
 }
 
 /// Every function, sorted by name.
@@ -76,7 +81,7 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("histogram_sum", Impl::Custom(histogram::native_only)),
     ("hour", Impl::Custom(instant::hour)),
     ("idelta", Impl::Range(range_fn(range::idelta))),
-    ("increase", Impl::Range(extendable(range::increase, true))),
+    ("increase", Impl::Range(counter(range::increase, true))),
     ("info", Impl::Custom(labels::info)),
     ("irate", Impl::Range(range_fn(range::irate))),
     ("label_join", Impl::Custom(labels::label_join)),
@@ -98,8 +103,8 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("quantile_over_time", Impl::Range(range_fn(range::quantile_over_time))),
     ("rad", Impl::Math(|v| v * std::f64::consts::PI / 180.0)),
     ("range", Impl::Custom(instant::range)),
-    ("rate", Impl::Range(extendable(range::rate, true))),
-    ("resets", Impl::Range(extendable(range::resets, false))),
+    ("rate", Impl::Range(counter(range::rate, true))),
+    ("resets", Impl::Range(counter(range::resets, false))),
     ("round", Impl::Custom(instant::round)),
     ("scalar", Impl::Custom(instant::scalar)),
     ("sgn", Impl::Math(instant::sgn)),

@@ -26,6 +26,9 @@ pub(crate) struct Window<'a> {
     pub params: &'a [f64],
     pub anchored: bool,
     pub smoothed: bool,
+    /// How many samples in the window are lower than the one before them
+    /// (counter resets); only counted for functions that ask for it.
+    pub drops: u32,
 }
 
 /// A range function: value for one window, or none.
@@ -38,10 +41,12 @@ pub(crate) struct RangeImpl {
     pub keeps_name: bool,
     pub anchored_ok: bool,
     pub smoothed_ok: bool,
+    /// Whether the function reads `Window::drops`.
+    pub counts_drops: bool,
 }
 
 pub(crate) const fn range_fn(f: RangeFn) -> RangeImpl {
-    RangeImpl { f, keeps_name: false, anchored_ok: false, smoothed_ok: false }
+    RangeImpl { f, keeps_name: false, anchored_ok: false, smoothed_ok: false, counts_drops: false }
 }
 
 /// Names of the functions accepting `anchored` / `smoothed`, for error messages.
@@ -107,7 +112,7 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
     let mut step_params = vec![0.0; params.len()];
     for series in &input.series {
         ev.check_limits()?;
-        let points = window_values(series, &input, imp.f, &params, &mut step_params, lookback, r)?;
+        let points = window_values(series, &input, imp, &params, &mut step_params, lookback, r)?;
         if points.is_empty() {
             continue;
         }
@@ -143,7 +148,7 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
 fn window_values(
     series: &StepSeries,
     input: &RangeInput,
-    f: RangeFn,
+    imp: &RangeImpl,
     params: &[Vec<f64>],
     step_params: &mut [f64],
     lookback: i64,
@@ -152,6 +157,19 @@ fn window_values(
     let pts = &series.points;
     let back = if input.anchored || input.smoothed { lookback } else { 0 };
     let forward = if input.smoothed { lookback } else { 0 };
+    // drops_before[i]: decreases between consecutive samples up to sample i,
+    // so any window's count is one subtraction.
+    let drops_before: Vec<u32> = if imp.counts_drops {
+        let mut acc = 0u32;
+        std::iter::once(0)
+            .chain(pts.windows(2).map(|w| {
+                acc += u32::from(w[1].v < w[0].v);
+                acc
+            }))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::new();
     let (mut lo, mut hi) = (0usize, 0usize);
     for (k, ts) in r.iter().enumerate() {
@@ -181,8 +199,9 @@ fn window_values(
             params: step_params,
             anchored: input.anchored,
             smoothed: input.smoothed,
+            drops: if imp.counts_drops { drops_before[hi - 1] - drops_before[lo] } else { 0 },
         };
-        if let Some(v) = f(&w)? {
+        if let Some(v) = (imp.f)(&w)? {
             out.push(Point::new(ts, v));
         }
     }
@@ -197,7 +216,7 @@ pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) ->
     let mut present = vec![false; r.len()];
     let mut no_params = [];
     for series in &input.series {
-        for p in window_values(series, &input, |_| Ok(Some(1.0)), &[], &mut no_params, lookback, r)? {
+        for p in window_values(series, &input, &range_fn(|_| Ok(Some(1.0))), &[], &mut no_params, lookback, r)? {
             present[r.index(p.t)] = true;
         }
     }
@@ -223,7 +242,7 @@ fn extrapolated_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     }
     let (first, last) = (pts[0], pts[pts.len() - 1]);
     let mut result = last.v - first.v;
-    if counter {
+    if counter && w.drops > 0 {
         for pair in pts.windows(2) {
             if pair[1].v < pair[0].v {
                 result += pair[0].v;
@@ -483,6 +502,9 @@ pub(crate) fn changes(w: &Window) -> Result<Option<f64>> {
 }
 
 pub(crate) fn resets(w: &Window) -> Result<Option<f64>> {
+    if !w.anchored {
+        return Ok(Some(w.drops as f64));
+    }
     let Some(first) = first_sample_index(w) else { return Ok(None) };
     Ok(Some(w.points[first..].windows(2).filter(|p| p[1].v < p[0].v).count() as f64))
 }
@@ -572,7 +594,8 @@ mod tests {
     use super::*;
 
     fn window(points: &[Point], start: i64, end: i64) -> Window<'_> {
-        Window { points, ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false }
+        let drops = points.windows(2).filter(|p| p[1].v < p[0].v).count() as u32;
+        Window { points, ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false, drops }
     }
 
     fn pts(v: &[(i64, f64)]) -> Vec<Point> {
