@@ -232,6 +232,22 @@ impl Db {
         self.storage.select(matchers, mint, maxt)
     }
 
+    /// Streams the series [`Db::select`] would return, one at a time in label
+    /// order, all from one consistent snapshot; only one series is decoded at
+    /// a time. An error returned by `f` stops the scan and is passed on.
+    ///
+    /// # Errors
+    /// SQLite errors, corrupt chunks, or `f`'s error.
+    pub fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        self.storage.for_each_series(matchers, mint, maxt, &mut f)
+    }
+
     /// Label sets of series matching `matchers` with samples in `[mint, maxt]`.
     ///
     /// # Errors

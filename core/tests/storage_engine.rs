@@ -150,6 +150,29 @@ fn selection_by_matchers_and_time_range() {
 }
 
 #[test]
+fn series_stream_one_at_a_time_in_label_order() {
+    let db = Db::open_in_memory().unwrap();
+    for (i, job) in ["b", "c", "a"].iter().enumerate() {
+        db.append(&labels(&format!(r#"s{{job="{job}"}}"#)), 10, i as f64).unwrap();
+    }
+    let mut seen = Vec::new();
+    db.for_each_series(&[m("__name__", "s")], 0, 100, |s| {
+        seen.push(s.labels.get("job").unwrap().to_string());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, ["a", "b", "c"]);
+    let mut calls = 0;
+    let err = db
+        .for_each_series(&[m("__name__", "s")], 0, 100, |_| {
+            calls += 1;
+            Err(Error::invalid("stop"))
+        })
+        .unwrap_err();
+    assert_eq!((calls, err.to_string()), (1, "stop".to_string()));
+}
+
+#[test]
 fn label_names_values_and_series_respect_matchers_and_time() {
     let db = Db::open_in_memory().unwrap();
     db.append(&labels(r#"a{x="1",only_a="y"}"#), 1_000, 1.0).unwrap();

@@ -58,7 +58,8 @@ impl BitWriter {
 pub(crate) struct BitReader<'a> {
     bytes: &'a [u8],
     next: usize,
-    /// Buffered bits, left-aligned (the next bit is bit 63).
+    /// Buffered bits, left-aligned (the next bit is bit 63). Bits past `avail`
+    /// are either zero or the stream's true next bits, so reloading them is harmless.
     buf: u64,
     avail: u32,
 }
@@ -68,18 +69,21 @@ impl<'a> BitReader<'a> {
         BitReader { bytes, next: 0, buf: 0, avail: 0 }
     }
 
-    #[inline]
+    /// Tops the buffer up to at least 56 bits (fewer only at the end of the input).
+    #[inline(always)]
     fn refill(&mut self) {
-        if self.next + 8 <= self.bytes.len() && self.avail <= 56 {
-            // Fast path: load 8 bytes, keep as many whole bytes as fit.
-            let word = u64::from_be_bytes(self.bytes[self.next..self.next + 8].try_into().unwrap());
-            let take = (64 - self.avail) / 8;
-            let shifted = if take == 8 { word } else { word >> (64 - take * 8) << (64 - take * 8) };
-            self.buf |= shifted >> self.avail;
-            self.avail += take * 8;
-            self.next += take as usize;
-            return;
+        if self.next + 8 <= self.bytes.len() {
+            let word = u64::from_be_bytes(self.bytes[self.next..self.next + 8].try_into().expect("8 bytes"));
+            self.buf |= word >> self.avail;
+            self.next += ((63 - self.avail) >> 3) as usize;
+            self.avail |= 56;
+        } else {
+            self.refill_tail();
         }
+    }
+
+    #[cold]
+    fn refill_tail(&mut self) {
         while self.avail <= 56 && self.next < self.bytes.len() {
             self.buf |= (self.bytes[self.next] as u64) << (56 - self.avail);
             self.avail += 8;
@@ -87,17 +91,12 @@ impl<'a> BitReader<'a> {
         }
     }
 
-    /// Reads `n` bits (`n` ≤ 64).
-    #[inline]
+    /// Reads `n` bits, `n` ≤ 56.
+    #[inline(always)]
     pub(crate) fn read(&mut self, n: u32) -> Result<u64> {
-        debug_assert!(n <= 64);
+        debug_assert!(n <= 56);
         if n == 0 {
             return Ok(0);
-        }
-        if n > 56 {
-            let hi = self.read(n - 32)?;
-            let lo = self.read(32)?;
-            return Ok((hi << 32) | lo);
         }
         if self.avail < n {
             self.refill();
@@ -111,19 +110,29 @@ impl<'a> BitReader<'a> {
         Ok(v)
     }
 
+    /// Reads `n` bits, `n` ≤ 64.
     #[inline]
+    pub(crate) fn read_wide(&mut self, n: u32) -> Result<u64> {
+        if n <= 56 {
+            return self.read(n);
+        }
+        let hi = self.read(n - 32)?;
+        let lo = self.read(32)?;
+        Ok((hi << 32) | lo)
+    }
+
+    #[inline(always)]
     pub(crate) fn read_bit(&mut self) -> Result<bool> {
         Ok(self.read(1)? == 1)
     }
 
     /// Reads a unary prefix: counts one bits up to `max`; a zero ends the
     /// prefix early and is consumed, after `max` ones no zero follows.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn read_unary(&mut self, max: u32) -> Result<u32> {
         if self.avail < max + 1 {
             self.refill();
         }
-        // Bits past `avail` are zero, so the count never runs past the data.
         let ones = (!self.buf).leading_zeros().min(max);
         let used = if ones == max { ones } else { ones + 1 };
         if used > self.avail {
@@ -132,6 +141,28 @@ impl<'a> BitReader<'a> {
         self.buf <<= used;
         self.avail -= used;
         Ok(ones)
+    }
+
+    /// Reads a unary bucket number (at most `widths.len() - 1` ones) and then
+    /// that bucket's `widths[b]` payload bits, in one step when they fit the buffer.
+    #[inline(always)]
+    pub(crate) fn read_bucketed(&mut self, widths: &[u32; 6]) -> Result<u64> {
+        const MAX: u32 = 5;
+        if self.avail < 48 {
+            self.refill();
+        }
+        let ones = (!self.buf).leading_zeros().min(MAX);
+        let prefix = if ones == MAX { MAX } else { ones + 1 };
+        let width = widths[ones as usize];
+        let total = prefix + width;
+        if total < 64 && total <= self.avail {
+            let v = if width == 0 { 0 } else { (self.buf << prefix) >> (64 - width) };
+            self.buf <<= total;
+            self.avail -= total;
+            return Ok(v);
+        }
+        let b = self.read_unary(MAX)?;
+        self.read_wide(widths[b as usize])
     }
 }
 
@@ -201,7 +232,7 @@ mod tests {
         let bytes = w.finish();
         let mut r = BitReader::new(&bytes);
         for (v, n) in expected {
-            assert_eq!(r.read(n).unwrap(), v, "width {n}");
+            assert_eq!(r.read_wide(n).unwrap(), v, "width {n}");
         }
     }
 

@@ -104,10 +104,9 @@ fn write_bucketed(w: &mut BitWriter, preset: &[u32; 6], zz: u64) {
     w.write(zz, preset[b]);
 }
 
-#[inline]
+#[inline(always)]
 fn read_bucketed(r: &mut BitReader<'_>, preset: &[u32; 6]) -> Result<u64> {
-    let b = r.read_unary(BUCKETS - 1)? as usize;
-    r.read(preset[b])
+    r.read_bucketed(preset)
 }
 
 /// The smallest decimal scale at which every value is an exact integer, if any.
@@ -338,7 +337,7 @@ pub(crate) fn decode_into(chunk: &[u8], out: &mut Vec<Point>) -> Result<()> {
     let vp = &PRESETS[val_preset as usize];
     match mode {
         MODE_XOR => {
-            let mut prev = r.read(64)?;
+            let mut prev = r.read_wide(64)?;
             points[0].v = f64::from_bits(prev);
             let mut win = XorWindow::initial();
             for p in &mut points[1..] {
@@ -348,7 +347,7 @@ pub(crate) fn decode_into(chunk: &[u8], out: &mut Vec<Point>) -> Result<()> {
                             return Err(corrupt("XOR window used before it was set"));
                         }
                         let sig = 64 - win.leading - win.trailing;
-                        prev ^= r.read(sig)? << win.trailing;
+                        prev ^= r.read_wide(sig)? << win.trailing;
                     } else {
                         let lead = r.read(6)? as u32;
                         let sig = r.read(6)? as u32 + 1;
@@ -356,7 +355,7 @@ pub(crate) fn decode_into(chunk: &[u8], out: &mut Vec<Point>) -> Result<()> {
                             return Err(corrupt("XOR window out of range"));
                         }
                         let trail = 64 - lead - sig;
-                        prev ^= r.read(sig)? << trail;
+                        prev ^= r.read_wide(sig)? << trail;
                         win = XorWindow { leading: lead, trailing: trail };
                     }
                 }

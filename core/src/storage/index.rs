@@ -91,43 +91,93 @@ fn series_with_exact(conn: &Connection, name: &str, value: &str) -> Result<Vec<i
     Ok(ids)
 }
 
+/// Below this many candidates, the remaining matchers are checked against the
+/// candidates' labels instead of the postings.
+const FILTER_BY_LABELS: usize = 64;
+
 /// Ids of the series matching every matcher, ascending. No matchers selects
 /// every series. A matcher that matches the empty string also selects series
-/// lacking the label, as in Prometheus.
-pub(crate) fn resolve(conn: &Connection, matchers: &[Matcher]) -> Result<Vec<i64>> {
-    let mut include: Option<Vec<i64>> = None;
-    let mut exclude: Vec<i64> = Vec::new();
-    for m in matchers {
-        if !m.matches_empty() {
-            let ids = match m.op {
-                MatchOp::Equal => series_with_exact(conn, &m.name, &m.value)?,
-                _ => series_with_value(conn, &m.name, |v| m.matches(v))?,
-            };
-            include = Some(match include {
-                None => ids,
-                Some(prev) => intersect(&prev, &ids),
-            });
-        } else {
-            // Series that have the label with a value the matcher rejects.
-            let ids = match m.op {
-                MatchOp::NotEqual => series_with_exact(conn, &m.name, &m.value)?,
-                _ => series_with_value(conn, &m.name, |v| !m.matches(v))?,
-            };
-            exclude.extend(ids);
+/// lacking the label, as in Prometheus. `labels_of` returns a series' labels
+/// (from a cache), used once few candidates are left.
+pub(crate) fn resolve(
+    conn: &Connection,
+    matchers: &[Matcher],
+    labels_of: &mut dyn FnMut(i64) -> Result<Labels>,
+) -> Result<Vec<i64>> {
+    let (mut positive, negative): (Vec<&Matcher>, Vec<&Matcher>) = matchers.iter().partition(|m| !m.matches_empty());
+    // Equality first, the most selective of them first.
+    if positive.iter().filter(|m| m.op == MatchOp::Equal).count() > 1 {
+        let mut counts = Vec::with_capacity(positive.len());
+        for m in &positive {
+            let c = if m.op == MatchOp::Equal { count_exact(conn, &m.name, &m.value)? } else { u64::MAX };
+            counts.push(c);
         }
+        let mut keyed: Vec<(u64, &Matcher)> = counts.into_iter().zip(positive).collect();
+        keyed.sort_by_key(|(c, _)| *c);
+        positive = keyed.into_iter().map(|(_, m)| m).collect();
+    } else {
+        positive.sort_by_key(|m| m.op != MatchOp::Equal);
+    }
+    let mut include: Option<Vec<i64>> = None;
+    let mut used = 0;
+    for m in &positive {
+        if include.as_ref().is_some_and(|ids| ids.len() <= FILTER_BY_LABELS) {
+            break;
+        }
+        let ids = match m.op {
+            MatchOp::Equal => series_with_exact(conn, &m.name, &m.value)?,
+            _ => series_with_value(conn, &m.name, |v| m.matches(v))?,
+        };
+        include = Some(match include {
+            None => ids,
+            Some(prev) => intersect(&prev, &ids),
+        });
+        used += 1;
         if include.as_ref().is_some_and(Vec::is_empty) {
             return Ok(Vec::new());
         }
     }
-    let mut ids = match include {
-        Some(ids) => ids,
-        None => all_series(conn)?,
-    };
+    let rest: Vec<&Matcher> = positive[used..].iter().chain(&negative).copied().collect();
+    if let Some(mut ids) = include {
+        if !rest.is_empty() && (ids.len() <= FILTER_BY_LABELS || used < positive.len()) {
+            let mut kept = Vec::with_capacity(ids.len());
+            for id in ids {
+                let labels = labels_of(id)?;
+                if rest.iter().all(|m| m.matches_labels(&labels)) {
+                    kept.push(id);
+                }
+            }
+            return Ok(kept);
+        }
+        subtract_rejected(conn, &negative, &mut ids)?;
+        return Ok(ids);
+    }
+    let mut ids = all_series(conn)?;
+    subtract_rejected(conn, &negative, &mut ids)?;
+    Ok(ids)
+}
+
+/// Removes from `ids` the series that have a label whose value one of the
+/// (empty-matching) `matchers` rejects.
+fn subtract_rejected(conn: &Connection, matchers: &[&Matcher], ids: &mut Vec<i64>) -> Result<()> {
+    let mut exclude = Vec::new();
+    for m in matchers {
+        exclude.extend(match m.op {
+            MatchOp::NotEqual => series_with_exact(conn, &m.name, &m.value)?,
+            _ => series_with_value(conn, &m.name, |v| !m.matches(v))?,
+        });
+    }
     if !exclude.is_empty() {
         exclude.sort_unstable();
         ids.retain(|id| exclude.binary_search(id).is_err());
     }
-    Ok(ids)
+    Ok(())
+}
+
+/// How many series have `name="value"`.
+fn count_exact(conn: &Connection, name: &str, value: &str) -> Result<u64> {
+    let mut stmt = conn.prepare_cached("SELECT COUNT(*) FROM postings WHERE name = ?1 AND value = ?2")?;
+    Ok(stmt.query_row([name, value], |r| r.get::<_, i64>(0))? as u64)
 }
 
 fn intersect(a: &[i64], b: &[i64]) -> Vec<i64> {
@@ -174,6 +224,13 @@ mod tests {
         assert!(decode_labels(&[5, b'a']).is_err());
     }
 
+    fn resolve(conn: &Connection, matchers: &[Matcher]) -> Result<Vec<i64>> {
+        super::resolve(conn, matchers, &mut |id| {
+            let bytes: Vec<u8> = conn.query_row("SELECT labels FROM series WHERE id = ?1", [id], |r| r.get(0))?;
+            decode_labels(&bytes)
+        })
+    }
+
     #[test]
     fn all_four_matcher_kinds_resolve_like_prometheus() {
         let s = |pairs: &[(&str, &str)]| Labels::from_pairs(pairs.iter().copied());
@@ -196,5 +253,43 @@ mod tests {
         assert_eq!(resolve(&conn, &[m(MatchOp::NotEqual, "job", "api")]).unwrap(), vec![2, 3]);
         assert_eq!(resolve(&conn, &[]).unwrap(), vec![1, 2, 3, 4]);
         assert!(resolve(&conn, &[m(MatchOp::Equal, "__name__", "nope"), up]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn resolution_agrees_with_brute_force_on_many_series() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let names = ["a", "b", "c"];
+        let values = ["x", "y", "z", "xy", ""];
+        let series: Vec<Labels> = (0..400)
+            .map(|i| {
+                let mut pairs = vec![("__name__".to_string(), format!("m{}", i % 3)), ("i".to_string(), i.to_string())];
+                for n in names {
+                    pairs.push((n.to_string(), values[rng.gen_range(0..values.len())].to_string()));
+                }
+                Labels::from_pairs(pairs)
+            })
+            .collect();
+        let conn = db_with(&series);
+        let ops = [MatchOp::Equal, MatchOp::NotEqual, MatchOp::RegexMatch, MatchOp::RegexNoMatch];
+        let patterns = ["x", "y", "", "x.*", ".+", "xy|z", ".*"];
+        for _ in 0..300 {
+            let n = rng.gen_range(1..4);
+            let matchers: Vec<Matcher> = (0..n)
+                .map(|_| {
+                    let op = ops[rng.gen_range(0..4)];
+                    let name = if rng.gen_bool(0.2) { "__name__" } else { names[rng.gen_range(0..3)] };
+                    let value = if name == "__name__" { ["m0", "m1", "m.*"][rng.gen_range(0..3)] } else { patterns[rng.gen_range(0..patterns.len())] };
+                    m(op, name, value)
+                })
+                .collect();
+            let expected: Vec<i64> = series
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matchers.iter().all(|m| m.matches_labels(l)))
+                .map(|(i, _)| i as i64 + 1)
+                .collect();
+            assert_eq!(resolve(&conn, &matchers).unwrap(), expected, "{matchers:?}");
+        }
     }
 }

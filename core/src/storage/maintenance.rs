@@ -25,7 +25,7 @@ impl Storage {
         let mut w = self.writer()?;
         let heads = &self.shared.heads;
         w.maintenance(&self.shared, |w, flush| {
-            let ids = index::resolve(&w.conn, matchers)?;
+            let ids = index::resolve(&w.conn, matchers, &mut |id| Ok(w.series[&id].labels.clone()))?;
             let mut touched = 0;
             for id in ids {
                 let head_hits = heads.read().get(&id).is_some_and(|h| h.points.iter().any(|p| p.t >= mint && p.t <= maxt));

@@ -21,8 +21,18 @@ use crate::value::Series;
 struct ReadCtx<'a> {
     conn: &'a Connection,
     snapshot_seq: u64,
-    /// Heads rebuilt from the log, for handles without a writer.
-    replayed: Option<FxHashMap<i64, Vec<Point>>>,
+    /// Heads rebuilt from the log (on first use), for handles without a writer.
+    replayed: Option<std::cell::OnceCell<FxHashMap<i64, Vec<Point>>>>,
+}
+
+impl ReadCtx<'_> {
+    fn replayed(&self) -> Result<Option<&FxHashMap<i64, Vec<Point>>>> {
+        let Some(cell) = &self.replayed else { return Ok(None) };
+        if cell.get().is_none() {
+            let _ = cell.set(replay_log(self.conn)?);
+        }
+        Ok(cell.get())
+    }
 }
 
 impl Storage {
@@ -36,7 +46,7 @@ impl Storage {
             // The first read fixes the snapshot.
             let snapshot_seq = schema::committed_seq(conn)?;
             let replayed = if self.is_read_only() {
-                Some(replay_log(conn)?)
+                Some(std::cell::OnceCell::new())
             } else {
                 self.wait_for_heads(snapshot_seq)?;
                 None
@@ -62,8 +72,8 @@ impl Storage {
     }
 
     /// Appends the head samples of `id` in `[mint, maxt]` for this snapshot.
-    fn head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64, out: &mut Vec<Point>) {
-        match &ctx.replayed {
+    fn head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64, out: &mut Vec<Point>) -> Result<()> {
+        match ctx.replayed()? {
             Some(map) => {
                 if let Some(points) = map.get(&id) {
                     out.extend_from_slice(in_range(points, mint, maxt));
@@ -75,12 +85,13 @@ impl Storage {
                 }
             }
         }
+        Ok(())
     }
 
-    fn has_head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64) -> bool {
+    fn has_head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64) -> Result<bool> {
         let mut tmp = Vec::new();
-        self.head_points(ctx, id, mint, maxt, &mut tmp);
-        !tmp.is_empty()
+        self.head_points(ctx, id, mint, maxt, &mut tmp)?;
+        Ok(!tmp.is_empty())
     }
 
     /// The label set of series `id` (cached: ids are never reused).
@@ -97,13 +108,32 @@ impl Storage {
 
     /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
     pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        let mut out = Vec::new();
+        self.for_each_series(matchers, mint, maxt, &mut |s| {
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each series matching `matchers` that has samples in
+    /// `[mint, maxt]`, in label order, decoding one series at a time (all from
+    /// one snapshot). An error from `f` stops the scan and is returned.
+    pub(crate) fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
         self.read(|s, ctx| {
-            let ids = index::resolve(ctx.conn, matchers)?;
-            let mut out = Vec::with_capacity(ids.len());
+            let ids = index::resolve(ctx.conn, matchers, &mut |id| s.labels_of(ctx.conn, id))?;
+            let mut targets = ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
+            targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
             )?;
-            for id in ids {
+            for (labels, id) in targets {
                 let mut points = Vec::new();
                 let mut rows = stmt.query(params![id, mint, maxt])?;
                 while let Some(row) = rows.next()? {
@@ -111,21 +141,20 @@ impl Storage {
                     codec::decode_into(data, &mut points)?;
                 }
                 trim_to_range(&mut points, mint, maxt);
-                s.head_points(ctx, id, mint, maxt, &mut points);
+                s.head_points(ctx, id, mint, maxt, &mut points)?;
                 if points.is_empty() {
                     continue;
                 }
                 head::sort_dedup_keep_last(&mut points);
-                out.push(Series { labels: s.labels_of(ctx.conn, id)?, points });
+                f(Series { labels, points })?;
             }
-            out.sort_by(|a, b| a.labels.cmp(&b.labels));
-            Ok(out)
+            Ok(())
         })
     }
 
     /// Ids of series matching `matchers` that have samples in `[mint, maxt]`.
     fn ids_in_range(&self, ctx: &ReadCtx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<i64>> {
-        let ids = index::resolve(ctx.conn, matchers)?;
+        let ids = index::resolve(ctx.conn, matchers, &mut |id| self.labels_of(ctx.conn, id))?;
         if mint == i64::MIN && maxt == i64::MAX {
             return Ok(ids);
         }
@@ -134,7 +163,7 @@ impl Storage {
             .prepare_cached("SELECT 1 FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 LIMIT 1")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if stmt.exists(params![id, mint, maxt])? || self.has_head_points(ctx, id, mint, maxt) {
+            if stmt.exists(params![id, mint, maxt])? || self.has_head_points(ctx, id, mint, maxt)? {
                 out.push(id);
             }
         }
@@ -234,14 +263,14 @@ impl Storage {
     pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
         self.read(|s, ctx| {
             let chunks: Option<i64> = ctx.conn.query_row("SELECT MAX(max_t) FROM chunks", [], |r| r.get(0))?;
-            let heads = match &ctx.replayed {
+            let heads = match ctx.replayed()? {
                 Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
                 None => {
                     let mut newest = None;
                     let ids: Vec<i64> = s.shared.heads.read().keys().copied().collect();
                     for id in ids {
                         let mut pts = Vec::new();
-                        s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts);
+                        s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts)?;
                         newest = newest.max(pts.iter().map(|p| p.t).max());
                     }
                     newest
@@ -264,28 +293,40 @@ fn trim_to_range(points: &mut Vec<Point>, mint: i64, maxt: i64) {
 
 /// Rebuilds every series' head from `head_log` as of `conn`'s snapshot.
 fn replay_log(conn: &Connection) -> Result<FxHashMap<i64, Vec<Point>>> {
-    let mut from: FxHashMap<i64, (u64, i64)> = FxHashMap::default();
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.log_from_seq, (SELECT MAX(max_t) FROM chunks c WHERE c.series_id = s.id) FROM series s",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let max_t: Option<i64> = row.get(2)?;
-        from.insert(row.get(0)?, (row.get::<_, i64>(1)? as u64, max_t.unwrap_or(i64::MIN)));
-    }
     let mut heads: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
     let mut stmt = conn.prepare_cached("SELECT seq, data FROM head_log ORDER BY seq")?;
     let mut rows = stmt.query([])?;
+    // Per series: (log_from_seq, newest chunk timestamp), looked up once.
+    let mut bounds: FxHashMap<i64, Option<(u64, i64)>> = FxHashMap::default();
+    let mut lookup = conn.prepare_cached(
+        "SELECT log_from_seq, (SELECT MAX(max_t) FROM chunks WHERE series_id = ?1) FROM series WHERE id = ?1",
+    )?;
     while let Some(row) = rows.next()? {
         let seq = row.get::<_, i64>(0)? as u64;
         let data = row.get_ref(1)?.as_blob().map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut failure = None;
         log::decode(data, |e| {
-            if let Some(&(log_from, chunks_max_t)) = from.get(&e.series_id) {
+            let bound = bounds.entry(e.series_id).or_insert_with(|| {
+                match rusqlite::OptionalExtension::optional(lookup.query_row([e.series_id], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<i64>>(1)?.unwrap_or(i64::MIN)))
+                })) {
+                    Ok(b) => b,
+                    Err(err) => {
+                        failure = Some(err);
+                        None
+                    }
+                }
+            });
+            // Same rule as the writer's replay (see writer::Writer::reload).
+            if let Some((log_from, chunks_max_t)) = *bound {
                 if seq >= log_from && e.t > chunks_max_t {
                     head::upsert(heads.entry(e.series_id).or_default(), Point::new(e.t, e.v));
                 }
             }
         })?;
+        if let Some(err) = failure {
+            return Err(err.into());
+        }
     }
     Ok(heads)
 }

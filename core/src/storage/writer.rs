@@ -8,6 +8,7 @@
 //! log rows no head needs any more are deleted. Heads change in memory only
 //! after SQLite has committed, so a failed commit leaves nothing behind.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -49,8 +50,8 @@ pub(crate) struct SeriesState {
 
 /// A change to one head, applied after commit.
 enum HeadOp {
-    /// Samples newer than the head.
-    Append(Vec<Point>),
+    /// Samples newer than the head: a range of [`Pending::appended`].
+    Append(std::ops::Range<usize>),
     /// The head's complete new content.
     Replace(Vec<Point>),
 }
@@ -60,6 +61,16 @@ enum HeadOp {
 struct Pending {
     log: LogRecord,
     ops: Vec<(i64, HeadOp)>,
+    /// Samples of all `Append` ops, back to back (one allocation per commit).
+    appended: Vec<Point>,
+}
+
+impl Pending {
+    fn append(&mut self, id: i64, points: &[Point]) {
+        let start = self.appended.len();
+        self.appended.extend_from_slice(points);
+        self.ops.push((id, HeadOp::Append(start..self.appended.len())));
+    }
 }
 
 pub(crate) struct Writer {
@@ -268,7 +279,7 @@ impl Writer {
         for (id, op) in pending.ops {
             let h = heads.entry(id).or_default();
             match op {
-                HeadOp::Append(points) => h.append(seq, &points),
+                HeadOp::Append(range) => h.append(seq, &pending.appended[range]),
                 HeadOp::Replace(points) => {
                     h.replace(seq, points);
                     shadowed_ids.push(id);
@@ -314,23 +325,27 @@ impl Writer {
     /// Writes a batch of samples, metadata and key/value entries in one commit.
     pub(crate) fn write(&mut self, shared: &Shared, batch: &crate::db::Batch) -> Result<()> {
         self.transaction(shared, |w, heads, seq, pending| {
-            // Group the batch by series (a series may appear more than once).
-            let mut groups: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
-            let mut order = Vec::new();
+            // One entry per series: samples borrowed from the batch unless the
+            // series repeats or its samples need sorting.
+            let mut entries: Vec<(i64, Cow<'_, [Point]>)> = Vec::with_capacity(batch.series().len());
+            let mut position: FxHashMap<i64, usize> = FxHashMap::default();
             for (labels, points) in batch.series() {
                 if points.is_empty() {
                     continue;
                 }
                 let id = w.series_id(labels)?;
-                let group = groups.entry(id).or_insert_with(|| {
-                    order.push(id);
-                    Vec::new()
-                });
-                group.extend_from_slice(points);
+                match position.entry(id) {
+                    std::collections::hash_map::Entry::Occupied(e) => entries[*e.get()].1.to_mut().extend_from_slice(points),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(entries.len());
+                        entries.push((id, Cow::Borrowed(points)));
+                    }
+                }
             }
-            for id in order {
-                let mut points = groups.remove(&id).expect("grouped above");
-                head::sort_dedup_keep_last(&mut points);
+            for (id, mut points) in entries {
+                if !points.windows(2).all(|p| p[0].t < p[1].t) {
+                    head::sort_dedup_keep_last(points.to_mut());
+                }
                 w.write_series(heads, seq, id, &points, pending)?;
             }
             for m in batch.metadata() {
@@ -372,7 +387,7 @@ impl Writer {
             for p in fresh {
                 pending.log.push(id, p.t, p.v);
             }
-            pending.ops.push((id, HeadOp::Append(fresh.to_vec())));
+            pending.append(id, fresh);
             self.note_head(id, seq, state.head_len + fresh.len(), fresh[fresh.len() - 1].t);
             return Ok(());
         }
@@ -542,9 +557,9 @@ impl Writer {
         // A head changed earlier in this transaction has its newest content in `pending`.
         let current = pending.ops.iter().rev().find(|(op_id, _)| *op_id == id).map(|(_, op)| match op {
             HeadOp::Replace(points) => points.clone(),
-            HeadOp::Append(extra) => {
+            HeadOp::Append(range) => {
                 let mut p = heads.get(&id).map_or_else(Vec::new, |h| h.points.clone());
-                p.extend_from_slice(extra);
+                p.extend_from_slice(&pending.appended[range.clone()]);
                 p
             }
         });
