@@ -32,11 +32,9 @@ pub(crate) struct Evaluator<'a> {
     pub query: Option<&'a str>,
 }
 
-/// A range-vector argument loaded for windowing: raw samples per series plus
-/// how to place the window `(ref - range, ref]` at each step.
-pub(crate) struct RangeInput {
-    /// Raw samples (stale markers removed) with the series' labels.
-    pub series: Vec<StepSeries>,
+/// Where the window `(ref - range, ref]` of a range-vector argument sits at each step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WindowSpec {
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,
@@ -46,12 +44,15 @@ pub(crate) struct RangeInput {
     pub from_selector: bool,
 }
 
-impl RangeInput {
+impl WindowSpec {
     /// The right end of the window for step timestamp `ts`.
     pub fn ref_time(&self, ts: i64) -> i64 {
         self.at.unwrap_or(ts) - self.offset
     }
 }
+
+/// Receives the series of a range-vector argument one at a time.
+pub(crate) type RangeSeriesFn<'f> = dyn FnMut(&mut Evaluator, StepSeries, &WindowSpec) -> Result<()> + 'f;
 
 impl<'a> Evaluator<'a> {
     pub fn new(querier: &'a dyn Querier, opts: &'a QueryOptions, start: i64, end: i64, step: i64) -> Self {
@@ -158,8 +159,15 @@ impl<'a> Evaluator<'a> {
                 if !r.is_instant() {
                     return Err(Error::execution("cannot do range evaluation of a range vector"));
                 }
-                let input = self.range_input(expr, r)?;
-                Ok(Val::Matrix(window_at(&input, r.start, self.lookback())))
+                let mut out = Vec::new();
+                self.each_range_series(expr, r, &mut |ev, s, spec| {
+                    if let Some(w) = window_at(&s, spec, r.start, ev.lookback()) {
+                        ev.account(w.points.len())?;
+                        out.push(w);
+                    }
+                    Ok(())
+                })?;
+                Ok(Val::Matrix(out))
             }
             ExprKind::Call(call) => functions::eval_call(self, call, r),
             ExprKind::Aggregate(agg) => aggregate::eval_aggregate(self, agg, r),
@@ -205,13 +213,43 @@ impl<'a> Evaluator<'a> {
 
     /// Loads the series matching `matchers` with samples in `[mint, maxt]`, sorted by labels.
     pub fn select(&mut self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        let mut out = Vec::new();
+        self.stream(matchers, mint, maxt, &mut |ev, s| {
+            ev.account(s.points.len())?;
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Reads the series matching `matchers` one at a time, in label order,
+    /// handing each (with samples in `[mint, maxt]`) to `f`. Only the series
+    /// being handled counts against the sample limit.
+    pub fn stream(
+        &mut self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(&mut Evaluator, Series) -> Result<()>,
+    ) -> Result<()> {
         self.check_limits()?;
-        let mut series = self.querier.select(matchers, mint, maxt)?;
-        series.retain(|s| !s.points.is_empty());
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let loaded: usize = series.iter().map(|s| s.points.len()).sum();
-        self.account(loaded)?;
-        Ok(series)
+        let querier = self.querier;
+        let mut seen = 0usize;
+        querier.for_each_series(matchers, mint, maxt, &mut |s: Series| {
+            seen += 1;
+            if seen % 256 == 0 {
+                self.check_limits()?;
+            }
+            if s.points.is_empty() {
+                return Ok(());
+            }
+            // The raw samples count while `f` reduces them, then are released.
+            let n = s.points.len();
+            self.account(n)?;
+            let result = f(self, s);
+            self.samples = self.samples.saturating_sub(n);
+            result
+        })
     }
 
     /// The times at which a selector with `@`/`offset` is read over `r`.
@@ -231,18 +269,19 @@ impl<'a> Evaluator<'a> {
         let (min_ref, max_ref) = self.ref_bounds(at, offset, r);
         let smoothed = sel.modifier == Some(crate::promql::RangeModifier::Smoothed);
         let maxt = if smoothed { max_ref + lookback } else { max_ref };
-        let loaded = self.select(&sel.matchers, min_ref - lookback + 1, maxt)?;
-        let mut out = Vec::with_capacity(loaded.len());
-        for s in loaded {
+        let mut out = Vec::new();
+        self.stream(&sel.matchers, min_ref - lookback + 1, maxt, &mut |ev, s| {
             let points = if smoothed {
                 smoothed_points(&s.points, at, offset, lookback, r)
             } else {
                 instant_points(&s.points, at, offset, lookback, r, sample_times)
             };
             if !points.is_empty() {
+                ev.account(points.len())?;
                 out.push(StepSeries { labels: s.labels, drop_name: false, points });
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -250,43 +289,51 @@ impl<'a> Evaluator<'a> {
         offset.as_ref().map_or(Ok(0), |d| self.durations.eval_ms(d))
     }
 
-    /// Loads a range-vector argument (matrix selector or subquery, in parentheses or not).
-    pub fn range_input(&mut self, expr: &Expr, r: StepRange) -> Result<RangeInput> {
+    /// Hands the series of a range-vector argument (range selector or
+    /// subquery, in parentheses or not) to `f` one at a time: straight from
+    /// storage for a selector (stale markers removed), or from the evaluated
+    /// subquery. Returns where the window sits.
+    pub fn each_range_series(&mut self, expr: &Expr, r: StepRange, f: &mut RangeSeriesFn) -> Result<WindowSpec> {
         match &expr.kind {
-            ExprKind::Paren(e) => self.range_input(e, r),
-            ExprKind::MatrixSelector(ms) => self.matrix_selector(ms, r),
-            ExprKind::Subquery(sq) => self.subquery(sq, r),
-            _ => Err(Error::execution(format!(
-                "expected range vector, got {}",
-                expr.value_type().name()
-            ))),
+            ExprKind::Paren(e) => self.each_range_series(e, r, f),
+            ExprKind::MatrixSelector(ms) => self.matrix_selector(ms, r, f),
+            ExprKind::Subquery(sq) => {
+                let (spec, series) = self.subquery(sq, r)?;
+                for s in series {
+                    f(self, s, &spec)?;
+                }
+                Ok(spec)
+            }
+            _ => Err(Error::execution(format!("expected range vector, got {}", expr.value_type().name()))),
         }
     }
 
-    fn matrix_selector(&mut self, ms: &MatrixSelector, r: StepRange) -> Result<RangeInput> {
+    fn matrix_selector(&mut self, ms: &MatrixSelector, r: StepRange, f: &mut RangeSeriesFn) -> Result<WindowSpec> {
         let sel = &ms.selector;
-        let range = self.durations.eval_positive_ms(&ms.range, "range")?;
-        let offset = self.offset_ms(&sel.offset)?;
-        let at = self.resolve_at(&sel.at);
+        let spec = WindowSpec {
+            range: self.durations.eval_positive_ms(&ms.range, "range")?,
+            offset: self.offset_ms(&sel.offset)?,
+            at: self.resolve_at(&sel.at),
+            anchored: sel.modifier == Some(crate::promql::RangeModifier::Anchored),
+            smoothed: sel.modifier == Some(crate::promql::RangeModifier::Smoothed),
+            from_selector: true,
+        };
         let lookback = self.lookback();
-        let anchored = sel.modifier == Some(crate::promql::RangeModifier::Anchored);
-        let smoothed = sel.modifier == Some(crate::promql::RangeModifier::Smoothed);
-        let (min_ref, max_ref) = self.ref_bounds(at, offset, r);
-        let extra_back = if anchored || smoothed { lookback } else { 0 };
-        let extra_forward = if smoothed { lookback } else { 0 };
-        let loaded = self.select(&sel.matchers, min_ref - range - extra_back + 1, max_ref + extra_forward)?;
-        let series = loaded
-            .into_iter()
-            .map(|s| {
-                let points: Vec<Point> = s.points.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
-                StepSeries { labels: s.labels, drop_name: false, points }
-            })
-            .filter(|s| !s.points.is_empty())
-            .collect();
-        Ok(RangeInput { series, range, offset, at, anchored, smoothed, from_selector: true })
+        let (min_ref, max_ref) = self.ref_bounds(spec.at, spec.offset, r);
+        let extra_back = if spec.anchored || spec.smoothed { lookback } else { 0 };
+        let extra_forward = if spec.smoothed { lookback } else { 0 };
+        let (mint, maxt) = (min_ref - spec.range - extra_back + 1, max_ref + extra_forward);
+        self.stream(&sel.matchers, mint, maxt, &mut |ev, s| {
+            let points: Vec<Point> = s.points.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
+            if points.is_empty() {
+                return Ok(());
+            }
+            f(ev, StepSeries { labels: s.labels, drop_name: false, points }, &spec)
+        })?;
+        Ok(spec)
     }
 
-    fn subquery(&mut self, sq: &Subquery, r: StepRange) -> Result<RangeInput> {
+    fn subquery(&mut self, sq: &Subquery, r: StepRange) -> Result<(WindowSpec, Vec<StepSeries>)> {
         let range = self.durations.eval_positive_ms(&sq.range, "subquery range")?;
         let step = match &sq.step {
             Some(d) => self.durations.eval_positive_ms(d, "subquery step")?,
@@ -324,7 +371,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
         };
-        Ok(RangeInput { series, range, offset, at, anchored: false, smoothed: false, from_selector: false })
+        let spec = WindowSpec { range, offset, at, anchored: false, smoothed: false, from_selector: false };
+        Ok((spec, series))
     }
 }
 
@@ -388,24 +436,20 @@ pub(crate) fn interpolate(a: Point, b: Point, t: i64, counter: bool) -> f64 {
     y1 + (b.v - y1) * (t - a.t) as f64 / (b.t - a.t) as f64
 }
 
-/// The raw samples of each series in the window ending at `ts` (for a range
-/// vector as the result of an instant query).
-fn window_at(input: &RangeInput, ts: i64, lookback: i64) -> Vec<StepSeries> {
-    let end = input.ref_time(ts);
-    let start = end - input.range;
-    let mut out = Vec::new();
-    for s in &input.series {
-        let lo = s.points.partition_point(|p| p.t <= start - if input.anchored || input.smoothed { lookback } else { 0 });
-        let hi = s.points.partition_point(|p| p.t <= end + if input.smoothed { lookback } else { 0 });
-        let mut points = s.points[lo..hi].to_vec();
-        if (input.anchored || input.smoothed) && !points.is_empty() {
-            points = extend_window(&points, start, end, input.smoothed);
-        }
-        if !points.is_empty() {
-            out.push(StepSeries { labels: s.labels.clone(), drop_name: s.drop_name, points });
-        }
+/// The raw samples of a series in the window ending at `ts` (for a range
+/// vector as the result of an instant query), if there are any.
+fn window_at(s: &StepSeries, spec: &WindowSpec, ts: i64, lookback: i64) -> Option<StepSeries> {
+    let end = spec.ref_time(ts);
+    let start = end - spec.range;
+    let back = if spec.anchored || spec.smoothed { lookback } else { 0 };
+    let forward = if spec.smoothed { lookback } else { 0 };
+    let lo = s.points.partition_point(|p| p.t <= start - back);
+    let hi = s.points.partition_point(|p| p.t <= end + forward);
+    let mut points = s.points[lo..hi].to_vec();
+    if (spec.anchored || spec.smoothed) && !points.is_empty() {
+        points = extend_window(&points, start, end, spec.smoothed);
     }
-    out
+    (!points.is_empty()).then(|| StepSeries { labels: s.labels.clone(), drop_name: s.drop_name, points })
 }
 
 /// `anchored`/`smoothed` windows: the samples strictly inside `(start, end)`

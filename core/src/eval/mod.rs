@@ -34,6 +34,25 @@ pub trait Querier {
     /// # Errors
     /// Storage errors.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>>;
+
+    /// Hands the series [`Querier::select`] would return to `f` one at a
+    /// time, in label order, so the evaluator can reduce each one before the
+    /// next is read. The default selects them all first; a storage that can
+    /// decode one series at a time should override it.
+    ///
+    /// # Errors
+    /// Storage errors, or the first error `f` returns (which stops the scan).
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        let mut all = self.select(matchers, mint, maxt)?;
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        all.into_iter().try_for_each(f)
+    }
 }
 
 /// Engine settings for one query.

@@ -4,7 +4,7 @@
 //! across the steps with two indices that only move forward.
 
 use super::super::aggregate::{kahan_add, quantile};
-use super::super::engine::{interpolate, Evaluator, RangeInput};
+use super::super::engine::{interpolate, Evaluator, WindowSpec};
 use super::super::series::{StepRange, StepSeries, Val};
 use crate::error::{Error, Result};
 use crate::model::{Labels, Point, METRIC_NAME};
@@ -105,16 +105,14 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
         _ => {}
     }
     let params = scalar_args(ev, call, idx, r)?;
-    let input = ev.range_input(arg, r)?;
     let lookback = ev.lookback();
     let counter_check = matches!(call.func.as_str(), "rate" | "increase");
-    let mut out = Vec::with_capacity(input.series.len());
+    let mut out = Vec::new();
     let mut step_params = vec![0.0; params.len()];
-    for series in &input.series {
-        ev.check_limits()?;
-        let points = window_values(series, &input, imp, &params, &mut step_params, lookback, r)?;
+    ev.each_range_series(arg, r, &mut |ev, series, spec| {
+        let points = window_values(&series, spec, imp, &params, &mut step_params, lookback, r)?;
         if points.is_empty() {
-            continue;
+            return Ok(());
         }
         if counter_check {
             if let Some(name) = series.labels.get(METRIC_NAME) {
@@ -123,12 +121,14 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
                 }
             }
         }
-        let mut s = StepSeries { labels: series.labels.clone(), drop_name: series.drop_name, points };
+        let mut s = StepSeries { labels: series.labels, drop_name: series.drop_name, points };
         if !imp.keeps_name {
             ev.drop_name(&mut s);
         }
+        ev.account(s.points.len())?;
         out.push(s);
-    }
+        Ok(())
+    })?;
     if call.func == "quantile_over_time" {
         if let Some(qs) = params.first() {
             for &q in qs {
@@ -147,7 +147,7 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
 /// Applies `f` to the window of `series` at every step.
 fn window_values(
     series: &StepSeries,
-    input: &RangeInput,
+    input: &WindowSpec,
     imp: &RangeImpl,
     params: &[Vec<f64>],
     step_params: &mut [f64],
@@ -211,21 +211,21 @@ fn window_values(
 /// `absent_over_time`: 1 at the steps where no series has a sample in the window.
 pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let arg = call.args.first().ok_or_else(|| Error::execution("absent_over_time needs an argument"))?;
-    let input = ev.range_input(arg, r)?;
     let lookback = ev.lookback();
     let mut present = vec![false; r.len()];
-    let mut no_params = [];
-    for series in &input.series {
-        for p in window_values(series, &input, &range_fn(|_| Ok(Some(1.0))), &[], &mut no_params, lookback, r)? {
+    let presence = range_fn(|_| Ok(Some(1.0)));
+    let spec = ev.each_range_series(arg, r, &mut |_, series, spec| {
+        for p in window_values(&series, spec, &presence, &[], &mut [], lookback, r)? {
             present[r.index(p.t)] = true;
         }
-    }
+        Ok(())
+    })?;
     let points: Vec<Point> =
         r.iter().enumerate().filter(|(k, _)| !present[*k]).map(|(_, ts)| Point::new(ts, 1.0)).collect();
     if points.is_empty() {
         return Ok(Val::Vector(Vec::new()));
     }
-    let labels = if input.from_selector { super::absent_labels(arg) } else { Labels::new() };
+    let labels = if spec.from_selector { super::absent_labels(arg) } else { Labels::new() };
     Ok(Val::Vector(vec![StepSeries { labels, drop_name: true, points }]))
 }
 
