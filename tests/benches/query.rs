@@ -10,10 +10,10 @@
 //! its own.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use promlite::{eval, Batch, Db, Matcher, Options, QueryOptions, Value};
+use promlite_tests::bench::{peak_rss_mib, run_phase as child};
 use promlite_tests::workload::Workload;
 
 /// Query resolution, as in a Grafana panel over a few hours.
@@ -103,40 +103,6 @@ fn orchestrate() {
     }
     println!("\nspeedup: naive (one instant query per step) / range; range/raw: range time over streaming the samples read");
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-struct Measures(Vec<(String, f64)>);
-
-impl Measures {
-    fn get(&self, key: &str) -> f64 {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| *v).unwrap_or_else(|| panic!("no {key}"))
-    }
-}
-
-fn child(args: &[&str]) -> Measures {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe).arg("--phase").args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{args:?} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("a RESULT line");
-    eprintln!("{}: {line}", args[0]);
-    Measures(
-        line.split_whitespace()
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap();
-                (k.to_string(), v.parse().unwrap())
-            })
-            .collect(),
-    )
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 /// Writes the workload, 40 scrape rounds (10 minutes) per commit.

@@ -264,7 +264,7 @@ fn is_leap(year: i64) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
 }
 
-fn days_in(year: i64, month: u32) -> u32 {
+pub(crate) fn days_in(year: i64, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
@@ -274,14 +274,14 @@ fn days_in(year: i64, month: u32) -> u32 {
 }
 
 /// The calendar fields date functions read, for a Unix time in seconds.
-struct Date {
-    year: i64,
-    month: u32,
-    day: u32,
-    weekday: u32,
-    yearday: u32,
-    hour: u32,
-    minute: u32,
+pub(crate) struct Date {
+    pub year: i64,
+    pub month: u32,
+    pub day: u32,
+    pub weekday: u32,
+    pub yearday: u32,
+    pub hour: u32,
+    pub minute: u32,
 }
 
 fn date_of(secs: i64) -> Date {
@@ -311,44 +311,12 @@ fn go_int64(v: f64) -> i64 {
 }
 
 /// Date functions take a vector of timestamps, or default to `vector(time())`.
-fn date_function(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(&Date) -> f64) -> Result<Val> {
+pub(crate) fn date_function(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(&Date) -> f64) -> Result<Val> {
     if call.args.is_empty() {
         let points = r.iter().map(|t| Point::new(t, f(&date_of(t.div_euclid(1000))))).collect();
         return Ok(Val::Vector(vec![StepSeries { labels: Labels::new(), drop_name: false, points }]));
     }
     map_with_params(ev, call, r, |v, _| Some(f(&date_of(go_int64(v)))))
-}
-
-pub(crate) fn day_of_month(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.day as f64)
-}
-
-pub(crate) fn day_of_week(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.weekday as f64)
-}
-
-pub(crate) fn day_of_year(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.yearday as f64)
-}
-
-pub(crate) fn days_in_month(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| days_in(d.year, d.month) as f64)
-}
-
-pub(crate) fn hour(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.hour as f64)
-}
-
-pub(crate) fn minute(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.minute as f64)
-}
-
-pub(crate) fn month(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.month as f64)
-}
-
-pub(crate) fn year(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    date_function(ev, call, r, |d| d.year as f64)
 }
 
 #[cfg(test)]

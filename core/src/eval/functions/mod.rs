@@ -22,6 +22,9 @@ pub(crate) enum Impl {
     Math(fn(f64) -> f64),
     /// Over the window of a range-vector argument at every step.
     Range(RangeImpl),
+    /// A calendar field of each sample's value taken as a Unix time (UTC),
+    /// or of the evaluation time when called without arguments.
+    Date(fn(&instant::Date) -> f64),
     /// Evaluated by its own code.
     Custom(fn(&mut Evaluator, &Call, StepRange) -> Result<Val>),
 }
@@ -59,10 +62,10 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("cos", Impl::Math(f64::cos)),
     ("cosh", Impl::Math(f64::cosh)),
     ("count_over_time", Impl::Range(range_fn(range::count_over_time))),
-    ("day_of_month", Impl::Custom(instant::day_of_month)),
-    ("day_of_week", Impl::Custom(instant::day_of_week)),
-    ("day_of_year", Impl::Custom(instant::day_of_year)),
-    ("days_in_month", Impl::Custom(instant::days_in_month)),
+    ("day_of_month", Impl::Date(|d| d.day as f64)),
+    ("day_of_week", Impl::Date(|d| d.weekday as f64)),
+    ("day_of_year", Impl::Date(|d| d.yearday as f64)),
+    ("days_in_month", Impl::Date(|d| instant::days_in(d.year, d.month) as f64)),
     ("deg", Impl::Math(|v| v * 180.0 / std::f64::consts::PI)),
     ("delta", Impl::Range(extendable(range::delta, true))),
     ("deriv", Impl::Range(range_fn(range::deriv))),
@@ -79,7 +82,7 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("histogram_stddev", Impl::Custom(histogram::native_only)),
     ("histogram_stdvar", Impl::Custom(histogram::native_only)),
     ("histogram_sum", Impl::Custom(histogram::native_only)),
-    ("hour", Impl::Custom(instant::hour)),
+    ("hour", Impl::Date(|d| d.hour as f64)),
     ("idelta", Impl::Range(range_fn(range::idelta))),
     ("increase", Impl::Range(counter(range::increase, true))),
     ("info", Impl::Custom(labels::info)),
@@ -95,8 +98,8 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("max_over_time", Impl::Range(range_fn(range::max_over_time))),
     ("min_of", Impl::Custom(instant::min_of)),
     ("min_over_time", Impl::Range(range_fn(range::min_over_time))),
-    ("minute", Impl::Custom(instant::minute)),
-    ("month", Impl::Custom(instant::month)),
+    ("minute", Impl::Date(|d| d.minute as f64)),
+    ("month", Impl::Date(|d| d.month as f64)),
     ("pi", Impl::Custom(instant::pi)),
     ("predict_linear", Impl::Range(range_fn(range::predict_linear))),
     ("present_over_time", Impl::Range(range_fn(range::present_over_time))),
@@ -130,7 +133,7 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("ts_of_max_over_time", Impl::Range(range_fn(range::ts_of_max_over_time))),
     ("ts_of_min_over_time", Impl::Range(range_fn(range::ts_of_min_over_time))),
     ("vector", Impl::Custom(instant::vector)),
-    ("year", Impl::Custom(instant::year)),
+    ("year", Impl::Date(|d| d.year as f64)),
 ];
 
 fn lookup(name: &str) -> Option<&'static Impl> {
@@ -156,6 +159,7 @@ pub(crate) fn eval_call(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result
     match imp {
         Impl::Math(f) => instant::map_samples(ev, call, r, *f),
         Impl::Range(ri) => range::eval_range_call(ev, call, ri, r),
+        Impl::Date(f) => instant::date_function(ev, call, r, *f),
         Impl::Custom(f) => f(ev, call, r),
     }
 }
