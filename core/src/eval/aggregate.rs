@@ -161,16 +161,8 @@ impl Accumulator {
                 let q = (self.count - 1.0) / self.count;
                 (self.mean, self.kahan_c) = kahan_add(v / self.count, q * self.mean, q * self.kahan_c);
             }
-            AggregateOp::Max => {
-                if self.value < v || self.value.is_nan() {
-                    self.value = v;
-                }
-            }
-            AggregateOp::Min => {
-                if self.value > v || self.value.is_nan() {
-                    self.value = v;
-                }
-            }
+            AggregateOp::Max if self.value < v || self.value.is_nan() => self.value = v,
+            AggregateOp::Min if self.value > v || self.value.is_nan() => self.value = v,
             AggregateOp::Count => self.count += 1.0,
             AggregateOp::Stddev | AggregateOp::Stdvar => {
                 self.count += 1.0;
@@ -442,14 +434,15 @@ fn select_k(
         }
         order.sort_unstable();
         for &g in &order {
-            let mut items = heaps[g].items.clone();
+            // The heap is rebuilt at the next step, so it can be sorted in place.
+            let items = &mut heaps[g].items;
             match op {
                 // Highest first (NaN last) for topk, lowest first for bottomk.
                 AggregateOp::Topk => items.sort_by(|a, b| order_desc(a.v, b.v)),
                 AggregateOp::Bottomk => items.sort_by(|a, b| order_asc(a.v, b.v)),
                 _ => {}
             }
-            for c in items {
+            for c in items.iter() {
                 out.push(slots[c.series], ts, c.v)?;
             }
         }

@@ -234,10 +234,11 @@ impl<'a> Evaluator<'a> {
     ) -> Result<()> {
         self.check_limits()?;
         let querier = self.querier;
-        let mut seen = 0usize;
+        let mut since_check = 0usize;
         querier.for_each_series(matchers, mint, maxt, &mut |s: Series| {
-            seen += 1;
-            if seen % 256 == 0 {
+            since_check += 1;
+            if since_check == 256 {
+                since_check = 0;
                 self.check_limits()?;
             }
             if s.points.is_empty() {

@@ -133,14 +133,14 @@ pub(crate) fn drop_metadata(labels: &Labels) -> Labels {
 /// `labels` restricted to `names`.
 pub(crate) fn keep_labels(labels: &Labels, names: &[String]) -> Labels {
     Labels::from_pairs(
-        labels.iter().filter(|l| names.iter().any(|n| *n == l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
+        labels.iter().filter(|l| names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
     )
 }
 
 /// `labels` without `names`.
 pub(crate) fn remove_labels(labels: &Labels, names: &[String]) -> Labels {
     Labels::from_pairs(
-        labels.iter().filter(|l| !names.iter().any(|n| *n == l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
+        labels.iter().filter(|l| !names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
     )
 }
 

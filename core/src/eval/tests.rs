@@ -215,7 +215,7 @@ fn mangled_call(q: &str, mangle: impl FnOnce(&mut Vec<Expr>)) -> Expr {
         crate::promql::ExprKind::Aggregate(a) => {
             let mut args = vec![(*a.expr).clone()];
             mangle(&mut args);
-            a.expr = Box::new(args.pop().unwrap());
+            *a.expr = args.pop().unwrap();
         }
         _ => panic!("not a call"),
     }

@@ -303,7 +303,7 @@ fn date_of(secs: i64) -> Date {
 /// Converts a float to seconds the way Go's `int64(f)` does on amd64:
 /// truncation, with NaN and out-of-range values becoming the minimum int64.
 fn go_int64(v: f64) -> i64 {
-    if v.is_nan() || v >= 9.223_372_036_854_775_807e18 || v < -9.223_372_036_854_775_808e18 {
+    if v.is_nan() || !(i64::MIN as f64..i64::MAX as f64).contains(&v) {
         i64::MIN
     } else {
         v as i64
