@@ -142,6 +142,17 @@ impl Batch {
     }
 }
 
+/// Samples read from a change feed by [`Db::outbox_read`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxBatch {
+    /// Series with their samples, each in commit order (not necessarily time order).
+    pub series: Vec<(Labels, Vec<Point>)>,
+    /// Total number of samples.
+    pub samples: usize,
+    /// Pass to [`Db::outbox_ack`] once these samples are safely delivered.
+    pub next_seq: u64,
+}
+
 /// Counts reported by [`Db::compact`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactStats {
@@ -218,6 +229,9 @@ impl Db {
             if m.metric.is_empty() {
                 return Err(Error::invalid("metadata needs a metric name"));
             }
+        }
+        if let Some((key, _)) = batch.kv().iter().find(|(k, _)| k.starts_with("outbox/")) {
+            return Err(Error::invalid(format!("key {key:?}: the prefix \"outbox/\" is reserved for change-feed cursors")));
         }
         self.storage.write(batch)?;
         Ok(batch.len())
@@ -343,6 +357,44 @@ impl Db {
     /// SQLite errors.
     pub fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         self.storage.kv_scan(prefix)
+    }
+
+    /// Registers a durable change feed named `name`: every sample committed
+    /// from now on is kept (in the database file) until this consumer
+    /// acknowledges it, so a sender can deliver everything exactly once across
+    /// crashes and restarts. Subscribing again keeps the existing position.
+    ///
+    /// # Errors
+    /// Read-only databases, SQLite errors.
+    pub fn outbox_subscribe(&self, name: &str) -> Result<()> {
+        self.storage.outbox_subscribe(name)
+    }
+
+    /// Reads the oldest unacknowledged commits of feed `name`, whole commits
+    /// until at least `max_samples` samples (at least one commit if any).
+    /// Reading does not advance the feed: call [`Db::outbox_ack`].
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] for an unknown feed, SQLite errors.
+    pub fn outbox_read(&self, name: &str, max_samples: usize) -> Result<OutboxBatch> {
+        self.storage.outbox_read(name, max_samples)
+    }
+
+    /// Marks everything before `next_seq` (from [`OutboxBatch::next_seq`]) as
+    /// delivered; rows no feed needs any more are deleted.
+    ///
+    /// # Errors
+    /// Unknown feed, SQLite errors.
+    pub fn outbox_ack(&self, name: &str, next_seq: u64) -> Result<()> {
+        self.storage.outbox_ack(name, next_seq)
+    }
+
+    /// Removes feed `name` and what only it was keeping.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn outbox_unsubscribe(&self, name: &str) -> Result<()> {
+        self.storage.outbox_unsubscribe(name)
     }
 
     /// Parses Prometheus text exposition (or OpenMetrics text) and writes it in

@@ -165,6 +165,21 @@ impl Storage {
         self.writer()?.write(&self.shared, batch)
     }
 
+    /// Registers a change-feed consumer (see [`crate::Db::outbox_subscribe`]).
+    pub(crate) fn outbox_subscribe(&self, name: &str) -> Result<()> {
+        self.writer()?.outbox_subscribe(&self.shared, name)
+    }
+
+    /// Acknowledges a consumer's commits before `next_seq`.
+    pub(crate) fn outbox_ack(&self, name: &str, next_seq: u64) -> Result<()> {
+        self.writer()?.outbox_ack(&self.shared, name, next_seq)
+    }
+
+    /// Removes a consumer.
+    pub(crate) fn outbox_unsubscribe(&self, name: &str) -> Result<()> {
+        self.writer()?.outbox_unsubscribe(&self.shared, name)
+    }
+
     /// Size of the database file plus its WAL, in bytes (0 in memory).
     pub(crate) fn size_bytes(&self) -> Result<u64> {
         let Some(path) = &self.path else { return Ok(0) };

@@ -259,6 +259,48 @@ impl Storage {
         })
     }
 
+    /// Samples committed since change-feed consumer `name`'s cursor: whole
+    /// commits, oldest first, until at least `max_samples` are collected.
+    pub(crate) fn outbox_read(&self, name: &str, max_samples: usize) -> Result<crate::db::OutboxBatch> {
+        self.read(|s, ctx| {
+            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+                ctx.conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+            )?;
+            let Some(cursor) = cursor else {
+                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
+            };
+            let mut next_seq = super::writer::decode_cursor(&cursor)?;
+            let mut order: Vec<i64> = Vec::new();
+            let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+            let mut samples = 0;
+            let mut stmt = ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([next_seq as i64])?;
+            while samples < max_samples.max(1) {
+                let Some(row) = rows.next()? else { break };
+                let seq = row.get::<_, i64>(0)? as u64;
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                log::decode(data, |e| {
+                    by_series
+                        .entry(e.series_id)
+                        .or_insert_with(|| {
+                            order.push(e.series_id);
+                            Vec::new()
+                        })
+                        .push(Point::new(e.t, e.v));
+                    samples += 1;
+                })?;
+                next_seq = seq + 1;
+            }
+            let mut series = Vec::with_capacity(order.len());
+            for id in order {
+                let points = by_series.remove(&id).expect("collected above");
+                series.push((s.labels_of(ctx.conn, id)?, points));
+            }
+            Ok(crate::db::OutboxBatch { series, samples, next_seq })
+        })
+    }
+
     /// The newest sample timestamp in the database, if any.
     pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
         self.read(|s, ctx| {

@@ -56,6 +56,13 @@ CREATE TABLE head_log (
     data BLOB NOT NULL
 ) STRICT;
 
+-- Every sample of every commit, kept while a change-feed consumer (such as a
+-- remote-write sender) has not acknowledged it. Written only while one exists.
+CREATE TABLE outbox (
+    seq  INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+) STRICT;
+
 CREATE TABLE metadata (
     metric TEXT PRIMARY KEY,
     type   TEXT NOT NULL,

@@ -56,10 +56,15 @@ enum HeadOp {
     Replace(Vec<Point>),
 }
 
+/// Key prefix of change-feed consumers' cursors in `kv` (value: next seq, 8 bytes big endian).
+pub(crate) const OUTBOX_PREFIX: &str = "outbox/";
+
 /// What a commit does to memory once SQLite has committed it.
 #[derive(Default)]
 struct Pending {
     log: LogRecord,
+    /// Every sample of the commit, for change-feed consumers.
+    outbox: LogRecord,
     ops: Vec<(i64, HeadOp)>,
     /// Samples of all `Append` ops, back to back (one allocation per commit).
     appended: Vec<Point>,
@@ -85,6 +90,8 @@ pub(crate) struct Writer {
     log_floor: u64,
     /// Series with shadowed head samples, by the commit that shadowed them.
     shadowed: VecDeque<(u64, Vec<i64>)>,
+    /// Change-feed consumers and the first commit each has not acknowledged.
+    outbox_cursors: std::collections::BTreeMap<String, u64>,
 }
 
 /// A view of the heads for planning: the writer is their only mutator, so
@@ -102,6 +109,7 @@ impl Writer {
             pins: BTreeSet::new(),
             log_floor: 0,
             shadowed: VecDeque::new(),
+            outbox_cursors: Default::default(),
         };
         w.reload(heads)?;
         Ok(w)
@@ -154,6 +162,17 @@ impl Writer {
         }
         self.next_seq = schema::committed_seq(&self.conn)? + 1;
         self.log_floor = 0;
+        self.outbox_cursors.clear();
+        {
+            let mut stmt = self.conn.prepare("SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2")?;
+            let mut rows = stmt.query([OUTBOX_PREFIX, "outbox0"])?;
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(0)?;
+                let value: Vec<u8> = row.get(1)?;
+                let cursor = decode_cursor(&value)?;
+                self.outbox_cursors.insert(key[OUTBOX_PREFIX.len()..].to_string(), cursor);
+            }
+        }
         // Replay the log: entries at or after a series' log_from_seq are its head.
         let mut replayed: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
         let mut stmt = self.conn.prepare("SELECT seq, data FROM head_log ORDER BY seq")?;
@@ -241,6 +260,11 @@ impl Writer {
                 self.conn
                     .prepare_cached("INSERT INTO head_log (seq, data) VALUES (?1, ?2)")?
                     .execute(params![seq as i64, pending.log.encode()])?;
+            }
+            if !pending.outbox.is_empty() && !self.outbox_cursors.is_empty() {
+                self.conn
+                    .prepare_cached("INSERT INTO outbox (seq, data) VALUES (?1, ?2)")?
+                    .execute(params![seq as i64, pending.outbox.encode()])?;
             }
             self.conn.prepare_cached("UPDATE meta SET value = ?1 WHERE key = 'seq'")?.execute([seq as i64])?;
             let floor = self.pins.first().map_or(seq + 1, |(s, _)| *s);
@@ -342,9 +366,15 @@ impl Writer {
                     }
                 }
             }
+            let feed = !w.outbox_cursors.is_empty();
             for (id, mut points) in entries {
                 if !points.windows(2).all(|p| p[0].t < p[1].t) {
                     head::sort_dedup_keep_last(points.to_mut());
+                }
+                if feed {
+                    for p in points.iter() {
+                        pending.outbox.push(id, p.t, p.v);
+                    }
                 }
                 w.write_series(heads, seq, id, &points, pending)?;
             }
@@ -596,6 +626,66 @@ impl Writer {
         })
     }
 
+    /// Registers change-feed consumer `name` (if new) starting after the last commit.
+    pub(crate) fn outbox_subscribe(&mut self, shared: &Shared, name: &str) -> Result<()> {
+        if self.outbox_cursors.contains_key(name) {
+            return Ok(());
+        }
+        self.transaction(shared, |w, _, seq, _| {
+            w.set_cursor(name, seq + 1)?;
+            Ok(())
+        })?;
+        self.outbox_cursors.insert(name.to_string(), self.next_seq);
+        Ok(())
+    }
+
+    /// Moves consumer `name`'s cursor to `next_seq` and deletes rows no consumer needs.
+    pub(crate) fn outbox_ack(&mut self, shared: &Shared, name: &str, next_seq: u64) -> Result<()> {
+        let Some(&current) = self.outbox_cursors.get(name) else {
+            return Err(crate::Error::invalid(format!("no change-feed consumer named {name:?}")));
+        };
+        if next_seq <= current {
+            return Ok(());
+        }
+        let next_seq = next_seq.min(self.next_seq);
+        self.transaction(shared, |w, _, _, _| {
+            w.set_cursor(name, next_seq)?;
+            let mut cursors = w.outbox_cursors.clone();
+            cursors.insert(name.to_string(), next_seq);
+            w.trim_outbox(&cursors)
+        })?;
+        self.outbox_cursors.insert(name.to_string(), next_seq);
+        Ok(())
+    }
+
+    /// Removes consumer `name` (and the rows only it needed).
+    pub(crate) fn outbox_unsubscribe(&mut self, shared: &Shared, name: &str) -> Result<()> {
+        if !self.outbox_cursors.contains_key(name) {
+            return Ok(());
+        }
+        self.transaction(shared, |w, _, _, _| {
+            w.conn.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute([format!("{OUTBOX_PREFIX}{name}")])?;
+            let mut cursors = w.outbox_cursors.clone();
+            cursors.remove(name);
+            w.trim_outbox(&cursors)
+        })?;
+        self.outbox_cursors.remove(name);
+        Ok(())
+    }
+
+    fn set_cursor(&self, name: &str, next_seq: u64) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")?
+            .execute(params![format!("{OUTBOX_PREFIX}{name}"), next_seq.to_be_bytes().to_vec()])?;
+        Ok(())
+    }
+
+    fn trim_outbox(&self, cursors: &std::collections::BTreeMap<String, u64>) -> Result<()> {
+        let floor = cursors.values().min().copied().unwrap_or(u64::MAX).min(i64::MAX as u64);
+        self.conn.prepare_cached("DELETE FROM outbox WHERE seq < ?1")?.execute([floor as i64])?;
+        Ok(())
+    }
+
     /// Forgets a series whose last sample was deleted (inside the open transaction).
     pub(crate) fn remove_series(&mut self, id: i64) -> Result<()> {
         let Some(s) = self.series.remove(&id) else { return Ok(()) };
@@ -607,6 +697,12 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// Reads a change-feed cursor stored by `set_cursor`.
+pub(crate) fn decode_cursor(value: &[u8]) -> Result<u64> {
+    let bytes: [u8; 8] = value.try_into().map_err(|_| crate::Error::Corrupt("bad change-feed cursor".into()))?;
+    Ok(u64::from_be_bytes(bytes))
 }
 
 /// Splits sorted points into chunks of at most [`CHUNK_POINTS`], none of them tiny:
