@@ -95,7 +95,9 @@ pub(crate) fn element_binop(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
         BinaryOp::Lss => (l, l < r),
         BinaryOp::Gte => (l, l >= r),
         BinaryOp::Lte => (l, l <= r),
-        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => (f64::NAN, false),
+        // Set operators never reach here; operators defined only for native
+        // histograms keep nothing between floats.
+        _ => (f64::NAN, false),
     }
 }
 
