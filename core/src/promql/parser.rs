@@ -125,10 +125,10 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_div, Assoc::Left)
                 | Op::infix(Rule::op_mod, Assoc::Left)
                 | Op::infix(Rule::op_atan2, Assoc::Left))
-            // Unary operators bind tighter than `*` (`-a * b` is `(-a) * b`,
-            // also after `^`: `2^-1*3` is `(2^-1)*3`) and looser than `^`
-            // (`-2^2` is -4). pest parses a prefix operand one step below the
-            // operator's level, so they need a level of their own.
+            // Unary operators act like Prometheus's (`%prec MUL`): `-a * b` is
+            // `(-a) * b`, `-2 ^ 2` is `-(2 ^ 2)`. pest parses a prefix operand
+            // one level below the prefix's own, so they need a level of their
+            // own between `*` and `^`.
             .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::op_pow, Assoc::Right))
     })
@@ -141,9 +141,9 @@ fn duration_pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::dur_add, Assoc::Left) | Op::infix(Rule::dur_sub, Assoc::Left))
             .op(Op::infix(Rule::dur_mul, Assoc::Left)
                 | Op::infix(Rule::dur_div, Assoc::Left)
-                | Op::infix(Rule::dur_mod, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::dur_mod, Assoc::Left))
+            // As for expressions: between `*` and `^`.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::dur_pow, Assoc::Right))
     })
 }
