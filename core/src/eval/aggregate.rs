@@ -38,7 +38,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
                     check_quantile_params(ev, p);
                 }
             }
-            Ok(Val::Vector(reduce(agg.op, params.as_deref(), &input, &group_of, group_labels, r)))
+            reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
         }
     }
 }
@@ -190,18 +190,22 @@ impl Accumulator {
 }
 
 fn reduce(
+    ev: &Evaluator,
     op: AggregateOp,
     params: Option<&[f64]>,
     input: &[StepSeries],
     group_of: &[usize],
     group_labels: Vec<Labels>,
     r: StepRange,
-) -> Vec<StepSeries> {
+) -> Result<Vec<StepSeries>> {
     let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
     let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
     let mut cursor = StepCursor::new(input.len());
     let mut touched: Vec<usize> = Vec::new();
     for (k, ts) in r.iter().enumerate() {
+        if k % 1024 == 1023 {
+            ev.check_limits()?;
+        }
         let stamp = k + 1;
         touched.clear();
         for (i, s) in input.iter().enumerate() {
@@ -224,7 +228,7 @@ fn reduce(
         }
     }
     out.retain(|s| !s.points.is_empty());
-    out
+    Ok(out)
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks;
@@ -382,6 +386,9 @@ fn select_k(
     let slots: Vec<usize> = input.iter().map(|s| out.slot(&s.labels, s.drop_name)).collect();
     let mut cursor = StepCursor::new(input.len());
     for (k, ts) in r.iter().enumerate() {
+        if k % 1024 == 1023 {
+            ev.check_limits()?;
+        }
         let stamp = k + 1;
         let param = params[k];
         order.clear();

@@ -41,7 +41,7 @@ pub(crate) fn eval_binary(ev: &mut Evaluator, b: &Binary, r: StepRange) -> Resul
                 }
             };
             if b.op.is_set_operator() {
-                set_operation(b.op, l, rv, matching, r).map(Val::Vector)
+                set_operation(ev, b.op, l, rv, matching, r).map(Val::Vector)
             } else {
                 vector_vector(ev, b, l, rv, matching, r).map(Val::Vector)
             }
@@ -180,7 +180,14 @@ fn signatures(lhs: &[StepSeries], rhs: &[StepSeries], matching: &VectorMatching)
     Signatures { lhs: l, rhs: r, count: ordinals.len() }
 }
 
-fn set_operation(op: BinaryOp, lhs: Vec<StepSeries>, rhs: Vec<StepSeries>, matching: &VectorMatching, r: StepRange) -> Result<Vec<StepSeries>> {
+fn set_operation(
+    ev: &Evaluator,
+    op: BinaryOp,
+    lhs: Vec<StepSeries>,
+    rhs: Vec<StepSeries>,
+    matching: &VectorMatching,
+    r: StepRange,
+) -> Result<Vec<StepSeries>> {
     let sigs = signatures(&lhs, &rhs, matching);
     let mut out = OutputBuilder::new(r.is_instant());
     let lhs_slots: Vec<usize> = lhs.iter().map(|s| out.slot(&s.labels, s.drop_name)).collect();
@@ -192,6 +199,9 @@ fn set_operation(op: BinaryOp, lhs: Vec<StepSeries>, rhs: Vec<StepSeries>, match
     let mut lvals: Vec<(usize, f64)> = Vec::new();
     let mut rvals: Vec<(usize, f64)> = Vec::new();
     for (k, ts) in r.iter().enumerate() {
+        if k % 1024 == 1023 {
+            ev.check_limits()?;
+        }
         let stamp = k + 1;
         lvals.clear();
         rvals.clear();

@@ -74,8 +74,12 @@ impl<'a> Evaluator<'a> {
         self.query.and_then(|q| q.get(span.clone())).map(str::to_string)
     }
 
+    /// The lookback delta in ms; zero means the default of 5 minutes, as in Prometheus.
     pub fn lookback(&self) -> i64 {
-        self.opts.lookback_delta.as_millis() as i64
+        match self.opts.lookback_delta.as_millis() as i64 {
+            0 => 300_000,
+            ms => ms,
+        }
     }
 
     /// Whether `__name__` removal is delayed to the end of the query.
@@ -338,7 +342,11 @@ impl<'a> Evaluator<'a> {
         let range = self.durations.eval_positive_ms(&sq.range, "subquery range")?;
         let step = match &sq.step {
             Some(d) => self.durations.eval_positive_ms(d, "subquery step")?,
-            None => (self.opts.default_subquery_step.as_millis() as i64).max(1),
+            // A zero default would mean endless steps: fall back to one minute.
+            None => match self.opts.default_subquery_step.as_millis() as i64 {
+                0 => 60_000,
+                ms => ms,
+            },
         };
         let offset = self.offset_ms(&sq.offset)?;
         let at = self.resolve_at(&sq.at);

@@ -58,7 +58,7 @@ pub trait Querier {
 /// Engine settings for one query.
 #[derive(Debug, Clone)]
 pub struct QueryOptions {
-    /// How far back an instant selector looks for a sample (default 5 minutes).
+    /// How far back an instant selector looks for a sample (default 5 minutes; zero means the default).
     pub lookback_delta: Duration,
     /// Maximum number of samples a query may hold in memory at once.
     pub max_samples: usize,
@@ -66,7 +66,8 @@ pub struct QueryOptions {
     pub timeout: Option<Duration>,
     /// Set to true from another thread to cancel the query.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// Step of subqueries written without one (`x[1h:]`), Prometheus's default evaluation interval.
+    /// Step of subqueries written without one (`x[1h:]`), Prometheus's default
+    /// evaluation interval (zero means one minute).
     pub default_subquery_step: Duration,
     /// Remove `__name__` at the end of the query instead of where a function
     /// or operator makes it meaningless (Prometheus's

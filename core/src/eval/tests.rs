@@ -74,6 +74,10 @@ fn instant_selector_honours_lookback_and_stale_markers() {
     assert!(vector(instant_query(&m, "up", 120_000, &o).unwrap()).is_empty(), "stale marker hides the series");
     assert_eq!(vector(instant_query(&m, "old", 299_999, &o).unwrap()).len(), 1);
     assert!(vector(instant_query(&m, "old", 300_000, &o).unwrap()).is_empty(), "exactly lookback old is gone");
+    let zero = QueryOptions { lookback_delta: Duration::ZERO, ..QueryOptions::default() };
+    assert_eq!(vector(instant_query(&m, "old", 299_999, &zero).unwrap()).len(), 1, "zero means the default");
+    let short = QueryOptions { lookback_delta: Duration::from_secs(60), ..QueryOptions::default() };
+    assert!(vector(instant_query(&m, "old", 60_000, &short).unwrap()).is_empty());
 }
 
 #[test]
