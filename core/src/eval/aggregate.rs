@@ -2,7 +2,7 @@
 //! `by`/`without` grouping. Each input series is assigned to its group once;
 //! the step loop then only adds numbers into per-group accumulators.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::annotations::go_g;
 use super::engine::Evaluator;
@@ -61,7 +61,7 @@ fn grouping_labels(labels: &Labels, agg: &Aggregate) -> Labels {
 
 /// Group index of every input series, and each group's labels in order of first appearance.
 fn assign_groups(input: &[StepSeries], agg: &Aggregate) -> (Vec<usize>, Vec<Labels>) {
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut groups = Vec::new();
     let group_of = input
         .iter()
@@ -501,7 +501,7 @@ fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val
     let mut out = OutputBuilder::new(r.is_instant());
     let mut cursor = StepCursor::new(input.len());
     let mut counts: Vec<(usize, f64)> = Vec::new();
-    let mut slot_of: HashMap<(usize, u64), usize> = HashMap::new();
+    let mut slot_of: FxHashMap<(usize, u64), usize> = FxHashMap::default();
     for ts in r.iter() {
         counts.clear();
         for (i, s) in input.iter().enumerate() {

@@ -5,7 +5,7 @@
 //! Label work happens once per series (signatures) or once per matched pair
 //! (result labels); per step only indices and values move.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
 
 use super::engine::{merge_same_labelsets, Evaluator};
 use super::output::OutputBuilder;
@@ -169,7 +169,7 @@ fn signature_labels(labels: &Labels, matching: &VectorMatching) -> Labels {
 }
 
 fn signatures(lhs: &[StepSeries], rhs: &[StepSeries], matching: &VectorMatching) -> Signatures {
-    let mut ordinals: HashMap<Labels, u32> = HashMap::new();
+    let mut ordinals: FxHashMap<Labels, u32> = FxHashMap::default();
     let mut number = |s: &StepSeries| {
         let sig = signature_labels(&s.labels, matching);
         let next = ordinals.len() as u32;
@@ -269,11 +269,15 @@ struct PairMatcher<'m> {
     many: &'m [StepSeries],
     one: &'m [StepSeries],
     out: OutputBuilder,
-    pair_slots: HashMap<PairKey, usize>,
+    pair_slots: FxHashMap<PairKey, usize>,
+    /// Per many-side series, its last partner and result slot: partners
+    /// rarely change between steps, so this skips the map lookup.
+    last_pair: Vec<Option<(Option<u32>, usize)>>,
     /// `matched[sig] == stamp`: the signature found a partner at this step.
     matched: Vec<usize>,
-    /// Result series per signature at this step (many-to-one uniqueness).
-    many_to_one_seen: HashMap<u32, HashSet<usize>>,
+    /// Per result series: the step stamp and signature it was last produced
+    /// for (many-to-one matching must not produce it twice for one signature).
+    produced: Vec<(usize, usize)>,
 }
 
 impl PairMatcher<'_> {
@@ -286,8 +290,9 @@ impl PairMatcher<'_> {
             value = bool_to_float(keep);
         }
         let key = (many_idx.map(|i| i as u32), one_idx.map(|j| j as u32));
-        let slot = match self.pair_slots.get(&key) {
-            Some(&s) => s,
+        let cached = many_idx.and_then(|i| self.last_pair[i]).filter(|(one, _)| *one == key.1).map(|(_, s)| s);
+        let slot = match cached.or_else(|| self.pair_slots.get(&key).copied()) {
+            Some(s) => s,
             None => {
                 let many_labels = match many_idx {
                     Some(i) => self.many[i].labels.clone(),
@@ -315,15 +320,24 @@ impl PairMatcher<'_> {
             self.matched[sig] = stamp;
         } else {
             self.matched[sig] = stamp;
-            if !self.many_to_one_seen.entry(sig as u32).or_default().insert(slot) {
+            if self.produced.len() <= slot {
+                self.produced.resize(slot + 1, (0, 0));
+            }
+            if self.produced[slot] == (stamp, sig) {
                 return Err(Error::execution("multiple matches for labels: grouping labels must ensure unique matches"));
             }
+            self.produced[slot] = (stamp, sig);
         }
+        let mut slot = slot;
         if keep || self.return_bool {
             let s = self.out.push(slot, ts, value)?;
             if s != slot {
                 self.pair_slots.insert(key, s);
+                slot = s;
             }
+        }
+        if let Some(i) = many_idx {
+            self.last_pair[i] = Some((key.1, slot));
         }
         Ok(())
     }
@@ -362,9 +376,10 @@ fn vector_vector(
         many,
         one,
         out: OutputBuilder::new(r.is_instant()),
-        pair_slots: HashMap::new(),
+        pair_slots: FxHashMap::default(),
+        last_pair: vec![None; many.len()],
         matched: vec![0; sigs.count],
-        many_to_one_seen: HashMap::new(),
+        produced: Vec::new(),
     };
     let mut mcur = StepCursor::new(many.len());
     let mut ocur = StepCursor::new(one.len());
@@ -409,7 +424,6 @@ fn vector_vector(
             }
             one_at[sig] = (stamp, j, v);
         }
-        pm.many_to_one_seen.clear();
         for &(i, v) in &many_vals {
             let sig = many_sigs[i] as usize;
             if one_at[sig].0 == stamp {

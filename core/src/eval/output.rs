@@ -1,14 +1,14 @@
 //! Collects the output series of a step-wise operation, one series per
 //! distinct label set, as Prometheus assembles the results of its steps.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use super::series::StepSeries;
 use crate::error::{Error, Result};
 use crate::model::{Labels, Point};
 
 pub(crate) struct OutputBuilder {
-    index: HashMap<Labels, usize>,
+    index: FxHashMap<Labels, usize>,
     series: Vec<StepSeries>,
     /// Slots in the order they received their first point.
     first_pushed: Vec<usize>,
@@ -19,7 +19,7 @@ pub(crate) struct OutputBuilder {
 
 impl OutputBuilder {
     pub fn new(instant: bool) -> Self {
-        OutputBuilder { index: HashMap::new(), series: Vec::new(), first_pushed: Vec::new(), instant }
+        OutputBuilder { index: FxHashMap::default(), series: Vec::new(), first_pushed: Vec::new(), instant }
     }
 
     /// The output series for `labels`, created on first use.
