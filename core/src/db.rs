@@ -454,6 +454,17 @@ impl Db {
         eval::range_query(self, expr, start, end, step, opts)
     }
 
+    /// Moves every sample still buffered in memory (and journalled in the
+    /// head log) into compressed chunks, checkpoints the WAL into the main file
+    /// and returns free pages to the file system: the file is then as small as
+    /// it gets, e.g. before a backup. [`Db::close`] does this too.
+    ///
+    /// # Errors
+    /// Read-only databases, SQLite errors.
+    pub fn flush(&self) -> Result<()> {
+        self.storage.flush()
+    }
+
     /// Flushes everything and closes the file (dropping the `Db` does the same).
     ///
     /// # Errors

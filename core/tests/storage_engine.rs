@@ -359,6 +359,31 @@ fn one_writer_per_file_and_read_only_handles_see_committed_heads() {
 }
 
 #[test]
+fn flush_moves_heads_to_chunks_and_writing_continues() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    for t in 0..100 {
+        db.append(&labels("f"), t, t as f64).unwrap();
+    }
+    db.flush().unwrap();
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let log_rows: i64 = c.query_row("SELECT COUNT(*) FROM head_log", [], |r| r.get(0)).unwrap();
+        let chunks: i64 = c.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0)).unwrap();
+        assert_eq!((log_rows, chunks), (0, 1));
+    }
+    for t in 100..400 {
+        db.append(&labels("f"), t, t as f64).unwrap();
+    }
+    let pts = points_of(&db, "f");
+    assert_eq!(ts(&pts), (0..400).collect::<Vec<_>>());
+    drop(db);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let chunks: i64 = c.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0)).unwrap();
+    assert_eq!(chunks, 2, "the partial chunk left by flush was merged at the next cut (240 + 160)");
+}
+
+#[test]
 fn close_leaves_a_compact_file_with_an_empty_log() {
     let (_dir, path) = temp_db();
     let db = Db::open(&path).unwrap();

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 
 use parking_lot::Mutex;
-use rustc_hash::FxHashMap;
 
 use crate::model::Point;
 
@@ -172,7 +171,7 @@ pub(crate) fn sort_dedup_keep_last(points: &mut Vec<Point>) {
 }
 
 /// Heads of all series with samples newer than their chunks, by series id.
-pub(crate) type Heads = FxHashMap<i64, Head>;
+pub(crate) type Heads = super::idmap::IdMap<Head>;
 
 /// Snapshots of active readers: lower bounds of their snapshot sequence numbers.
 #[derive(Default)]

@@ -50,7 +50,7 @@ impl Storage {
                 .read()
                 .iter()
                 .filter(|(_, h)| h.points.first().is_some_and(|p| p.t < min_t))
-                .map(|(id, _)| *id)
+                .map(|(id, _)| id)
                 .collect();
             for id in old_heads {
                 flush(w, id)?;

@@ -11,6 +11,7 @@
 mod bits;
 mod codec;
 mod head;
+mod idmap;
 mod index;
 mod log;
 mod maintenance;
@@ -194,6 +195,13 @@ impl Storage {
 
     /// Moves all head samples into chunks, empties the log, checkpoints the
     /// WAL and returns free pages to the file system.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let mut w = self.writer()?;
+        w.flush_all(&self.shared)?;
+        schema::shrink(&w.conn)
+    }
+
+    /// Flushes and gives up the writer claim; later calls do nothing.
     pub(crate) fn close(&mut self) -> Result<()> {
         if self.closed {
             return Ok(());

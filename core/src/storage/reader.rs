@@ -309,7 +309,7 @@ impl Storage {
                 Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
                 None => {
                     let mut newest = None;
-                    let ids: Vec<i64> = s.shared.heads.read().keys().copied().collect();
+                    let ids: Vec<i64> = s.shared.heads.read().keys().collect();
                     for id in ids {
                         let mut pts = Vec::new();
                         s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts)?;

@@ -81,7 +81,7 @@ impl Pending {
 pub(crate) struct Writer {
     pub conn: Connection,
     by_labels: FxHashMap<Labels, i64>,
-    pub series: FxHashMap<i64, SeriesState>,
+    pub series: super::idmap::IdMap<SeriesState>,
     /// Sequence number the next commit gets.
     next_seq: u64,
     /// `(head_first_seq, series id)` of every non-empty head.
@@ -104,7 +104,7 @@ impl Writer {
         let mut w = Writer {
             conn,
             by_labels: FxHashMap::default(),
-            series: FxHashMap::default(),
+            series: Default::default(),
             next_seq: 0,
             pins: BTreeSet::new(),
             log_floor: 0,
@@ -195,14 +195,14 @@ impl Writer {
         // Replayed samples count as written by the last commit before this open.
         let committed = self.next_seq - 1;
         for (id, points) in replayed {
-            heads.entry(id).or_default().append(committed, &points);
+            heads.get_or_default(id).append(committed, &points);
         }
         for (id, h) in heads.iter() {
-            let s = self.series.get_mut(id).expect("heads only hold known series");
+            let s = self.series.get_mut(&id).expect("heads only hold known series");
             s.head_len = h.points.len();
             s.head_last_t = h.points.last().map_or(i64::MIN, |p| p.t);
             if let Some(seq) = s.head_first_seq {
-                self.pins.insert((seq, *id));
+                self.pins.insert((seq, id));
             }
         }
         Ok(())
@@ -301,7 +301,7 @@ impl Writer {
         let mut shadowed_ids = Vec::new();
         let mut heads = shared.heads.write();
         for (id, op) in pending.ops {
-            let h = heads.entry(id).or_default();
+            let h = heads.get_or_default(id);
             match op {
                 HeadOp::Append(range) => h.append(seq, &pending.appended[range]),
                 HeadOp::Replace(points) => {
