@@ -1,13 +1,14 @@
 //! Parses every `eval` query of Prometheus's promqltest files and prints them
 //! back: each must parse (unless the case expects a failure), and each parsed
-//! query must print to PromQL that parses to the same tree.
+//! query must print to PromQL that parses to the same tree (up to matcher
+//! order and empty clauses, which Prometheus's printer does not keep).
 //!
 //! The files are looked up in `$PROMQL_TESTDATA`, then `testdata/promql` and
 //! `../shared/promql-testdata` relative to the workspace and its parent.
 
 use std::path::PathBuf;
 
-use promlite::promql::{parse, Expr, ExprKind};
+use promlite::promql::{parse, Cardinality, Expr, ExprKind, VectorSelector};
 
 fn testdata_dir() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -93,26 +94,42 @@ fn every_eval_query_of_the_promqltest_files_parses() {
     assert!(failures.is_empty(), "{} queries failed to parse:\n{}", failures.len(), failures.join("\n"));
 }
 
-/// Clears spans so trees from different texts compare equal.
-fn strip_spans(e: &mut Expr) {
+/// Brings a tree into the form the printer preserves: spans cleared, matchers
+/// sorted (Prometheus prints them sorted), and clauses that mean nothing
+/// dropped (`by ()`, `ignoring ()`), since Prometheus prints them as absent.
+fn canonicalize(e: &mut Expr) {
     e.span = 0..0;
     match &mut e.kind {
-        ExprKind::Subquery(s) => strip_spans(&mut s.expr),
-        ExprKind::Call(c) => c.args.iter_mut().for_each(strip_spans),
+        ExprKind::VectorSelector(vs) => sort_matchers(vs),
+        ExprKind::MatrixSelector(ms) => sort_matchers(&mut ms.selector),
+        ExprKind::Subquery(s) => canonicalize(&mut s.expr),
+        ExprKind::Call(c) => c.args.iter_mut().for_each(canonicalize),
         ExprKind::Aggregate(a) => {
-            strip_spans(&mut a.expr);
+            canonicalize(&mut a.expr);
             if let Some(p) = &mut a.param {
-                strip_spans(p);
+                canonicalize(p);
             }
+            a.has_grouping = a.without || !a.grouping.is_empty();
         }
         ExprKind::Binary(b) => {
-            strip_spans(&mut b.lhs);
-            strip_spans(&mut b.rhs);
+            canonicalize(&mut b.lhs);
+            canonicalize(&mut b.rhs);
+            if let Some(m) = &mut b.matching {
+                let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
+                m.has_clause = m.on || !m.labels.is_empty() || grouped;
+                if !m.has_clause && m.fill_left.is_none() && m.fill_right.is_none() {
+                    b.matching = None;
+                }
+            }
         }
-        ExprKind::Unary(u) => strip_spans(&mut u.expr),
-        ExprKind::Paren(p) => strip_spans(p),
-        ExprKind::Number(_) | ExprKind::String(_) | ExprKind::VectorSelector(_) | ExprKind::MatrixSelector(_) => {}
+        ExprKind::Unary(u) => canonicalize(&mut u.expr),
+        ExprKind::Paren(p) => canonicalize(p),
+        ExprKind::Number(_) | ExprKind::String(_) => {}
     }
+}
+
+fn sort_matchers(vs: &mut VectorSelector) {
+    vs.matchers.sort_by_key(|m| m.to_string());
 }
 
 #[test]
@@ -124,8 +141,8 @@ fn every_parsed_eval_query_prints_back_to_the_same_tree() {
         let printed = first.to_string();
         match parse(&printed) {
             Ok(mut second) => {
-                strip_spans(&mut first);
-                strip_spans(&mut second);
+                canonicalize(&mut first);
+                canonicalize(&mut second);
                 if !same_tree(&first, &second) {
                     failures.push(format!("{}:{}: {}\n    printed as {printed}", c.file, c.line, c.query));
                 }

@@ -119,7 +119,9 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_gtr, Assoc::Left)
                 | Op::infix(Rule::op_lss, Assoc::Left)
                 | Op::infix(Rule::op_gte, Assoc::Left)
-                | Op::infix(Rule::op_lte, Assoc::Left))
+                | Op::infix(Rule::op_lte, Assoc::Left)
+                | Op::infix(Rule::op_trim_upper, Assoc::Left)
+                | Op::infix(Rule::op_trim_lower, Assoc::Left))
             .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
             // Unary operators bind like `*` (so `-a * b` is `(-a) * b`), below `^` (`-2^2` is -4).
             .op(Op::infix(Rule::op_mul, Assoc::Left)
@@ -216,6 +218,8 @@ impl<'q> Builder<'q> {
                     Rule::op_lte => BinaryOp::Lte,
                     Rule::op_gtr => BinaryOp::Gtr,
                     Rule::op_lss => BinaryOp::Lss,
+                    Rule::op_trim_upper => BinaryOp::TrimUpper,
+                    Rule::op_trim_lower => BinaryOp::TrimLower,
                     Rule::op_add => BinaryOp::Add,
                     Rule::op_sub => BinaryOp::Sub,
                     Rule::op_mul => BinaryOp::Mul,
@@ -266,13 +270,9 @@ impl<'q> Builder<'q> {
                     m.labels = self.grouping_labels(inner.next().expect("matching has labels"))?;
                 }
                 Rule::group_mod => {
-                    let span = span_of(&part);
                     let m = matching.get_or_insert_with(new_matching);
                     let mut inner = part.into_inner();
                     let left = inner.next().map(|k| k.as_rule()) == Some(Rule::group_left_kw);
-                    if op.is_set_operator() {
-                        return self.err(span, format!("no grouping allowed for \"{}\" operation", op.as_str()));
-                    }
                     m.card = if left { Cardinality::ManyToOne } else { Cardinality::OneToMany };
                     if let Some(labels) = inner.next() {
                         m.include = self.grouping_labels(labels)?;
@@ -318,7 +318,8 @@ impl<'q> Builder<'q> {
                 Rule::bracket => self.bracket(expr, post, full_span)?,
                 Rule::offset_mod => {
                     let value = post.into_inner().last().expect("offset has a value");
-                    let d = self.offset_value(value)?;
+                    let span = span_of(&value);
+                    let d = self.top_level_duration(self.offset_value(value)?, span)?;
                     self.set_offset(expr, d, full_span)?
                 }
                 Rule::at_mod => {
@@ -330,7 +331,10 @@ impl<'q> Builder<'q> {
                             let span = span_of(&value);
                             let t = self.signed_number(value)?;
                             if !t.is_finite() || t.abs() >= i64::MAX as f64 / 1000.0 {
-                                return self.err(span, format!("timestamp out of bounds for @ modifier: {t}"));
+                                return self.err(
+                                    span,
+                                    format!("timestamp out of bounds for @ modifier: {}", format_go_f(t)),
+                                );
                             }
                             AtModifier::Timestamp((t * 1000.0).round() as i64)
                         }
@@ -348,10 +352,10 @@ impl<'q> Builder<'q> {
     fn bracket(&self, expr: Expr, pair: Pair<'q, Rule>, span: Span) -> PResult<Expr> {
         let bracket_span = span_of(&pair);
         let mut inner = pair.into_inner();
-        let range = self.dur_expr(inner.next().expect("bracket has a range"))?;
+        let range = self.positive_duration(inner.next().expect("bracket has a range"))?;
         if inner.next().is_some() {
             // `:` seen: a subquery.
-            let step = inner.next().map(|p| self.dur_expr(p)).transpose()?;
+            let step = inner.next().map(|p| self.positive_duration(p)).transpose()?;
             let _ = self.descend(1, &span)?;
             return Ok(Expr {
                 span,
@@ -420,15 +424,12 @@ impl<'q> Builder<'q> {
         let slot = match &mut expr.kind {
             ExprKind::VectorSelector(s) => &mut s.modifier,
             ExprKind::MatrixSelector(ms) => &mut ms.selector.modifier,
-            _ => {
-                return self.err(
-                    span,
-                    format!("{word} modifier must be preceded by an instant vector selector or range vector selector"),
-                )
-            }
+            ExprKind::Subquery(_) => return self.err(span, format!("{word} modifier is not supported for subqueries")),
+            _ => return self.err(span, format!("{word} modifier not implemented")),
         };
-        if slot.is_some() {
-            return self.err(span, "anchored/smoothed modifier may not be set multiple times");
+        // Repeating the same modifier is harmless; mixing the two is not.
+        if slot.is_some_and(|old| old != m) {
+            return self.err(span, "anchored and smoothed modifiers cannot be used together");
         }
         *slot = Some(m);
         expr.span = span;
@@ -572,11 +573,10 @@ impl<'q> Builder<'q> {
         let saved = self.descend(ops + 1, &span)?;
         let result = duration_pratt()
             .map_primary(|p| self.dur_operand(p))
-            .map_prefix(|op, rhs| {
-                Ok(DurationExpr::Unary { neg: op.as_rule() == Rule::neg, expr: Box::new(rhs?) })
-            })
-            .map_infix(|lhs, op, rhs| {
-                let op = match op.as_rule() {
+            .map_prefix(|op, rhs| Ok(apply_sign(op.as_rule() == Rule::neg, rhs?)))
+            .map_infix(|lhs, op_pair, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op_pair.as_rule() {
                     Rule::dur_add => BinaryOp::Add,
                     Rule::dur_sub => BinaryOp::Sub,
                     Rule::dur_mul => BinaryOp::Mul,
@@ -584,7 +584,12 @@ impl<'q> Builder<'q> {
                     Rule::dur_mod => BinaryOp::Mod,
                     _ => BinaryOp::Pow,
                 };
-                Ok(DurationExpr::Binary { op, lhs: Box::new(lhs?), rhs: Box::new(rhs?) })
+                let zero_divisor = matches!(rhs, DurationExpr::Literal(0)) || matches!(rhs, DurationExpr::Number(v) if v == 0.0);
+                if zero_divisor && matches!(op, BinaryOp::Div | BinaryOp::Mod) {
+                    let what = if op == BinaryOp::Div { "division by zero" } else { "modulo by zero" };
+                    return self.err(span_of(&op_pair), what);
+                }
+                Ok(DurationExpr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) })
             })
             .parse(pairs);
         self.depth.set(saved);
@@ -622,9 +627,40 @@ impl<'q> Builder<'q> {
         match first.as_rule() {
             Rule::neg | Rule::pos => {
                 let operand = self.dur_operand(inner.next().expect("signed offset has an operand"))?;
-                Ok(DurationExpr::Unary { neg: first.as_rule() == Rule::neg, expr: Box::new(operand) })
+                Ok(apply_sign(first.as_rule() == Rule::neg, operand))
             }
             _ => self.dur_operand(first),
+        }
+    }
+
+    /// A range or subquery step: like [`Self::top_level_duration`], and a plain
+    /// number or literal must be positive.
+    fn positive_duration(&self, pair: Pair<'q, Rule>) -> PResult<DurationExpr> {
+        let span = span_of(&pair);
+        let d = self.top_level_duration(self.dur_expr(pair)?, span.clone())?;
+        match d {
+            DurationExpr::Literal(ms) if ms <= 0 => self.err(span, "duration must be greater than 0"),
+            d => Ok(d),
+        }
+    }
+
+    /// A whole duration (range, step, offset) that is a plain number of
+    /// seconds becomes a literal, as Prometheus turns it into a `time.Duration`
+    /// (`[300]` is `[5m]`); expressions stay as written.
+    fn top_level_duration(&self, d: DurationExpr, span: Span) -> PResult<DurationExpr> {
+        // Prometheus keeps durations as int64 nanoseconds.
+        const MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
+        match d {
+            DurationExpr::Number(v) if !(v.abs() <= MAX_SECONDS) => self.err(span, "duration out of range"),
+            DurationExpr::Number(v) if v > 0.0 && v < 0.001 => {
+                // Rounds to zero milliseconds; keep it positive so it is not "no duration".
+                Ok(DurationExpr::Literal(1))
+            }
+            DurationExpr::Number(v) => Ok(DurationExpr::Literal((v * 1000.0).round() as i64)),
+            DurationExpr::Literal(ms) if ms.unsigned_abs() / 1000 > MAX_SECONDS as u64 => {
+                self.err(span, "duration out of range")
+            }
+            d => Ok(d),
         }
     }
 
@@ -664,6 +700,28 @@ impl<'q> Builder<'q> {
             let at = span.start + offset;
             ParseError::new(self.query, at..(at + 1).min(span.end), msg)
         })
+    }
+}
+
+/// A sign applied to a duration: `+d` is `d`, and a minus folds into a
+/// literal or number (as Prometheus folds it into the number literal).
+fn apply_sign(neg: bool, d: DurationExpr) -> DurationExpr {
+    match (neg, d) {
+        (false, d) => d,
+        (true, DurationExpr::Literal(ms)) => DurationExpr::Literal(-ms),
+        (true, DurationExpr::Number(v)) => DurationExpr::Number(-v),
+        (true, d) => DurationExpr::Unary { neg: true, expr: Box::new(d) },
+    }
+}
+
+/// `v` as Go's `%f` writes it (six decimals; `+Inf`, `-Inf`, `NaN`).
+fn format_go_f(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+    } else {
+        format!("{v:.6}")
     }
 }
 
@@ -894,6 +952,8 @@ fn friendly_name(rule: Rule) -> &'static str {
         | Rule::op_lte
         | Rule::op_gtr
         | Rule::op_lss
+        | Rule::op_trim_upper
+        | Rule::op_trim_lower
         | Rule::op_add
         | Rule::op_sub
         | Rule::op_mul
