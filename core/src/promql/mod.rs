@@ -5,6 +5,7 @@
 mod ast;
 mod check;
 pub mod functions;
+mod lexer;
 mod parser;
 mod pretty;
 mod printer;
