@@ -2,88 +2,15 @@
 //! back: each must parse (unless the case expects a failure), and each parsed
 //! query must print to PromQL that parses to the same tree (up to matcher
 //! order and empty clauses, which Prometheus's printer does not keep).
-//!
-//! The files are looked up in `$PROMQL_TESTDATA`, then `testdata/promql` and
-//! `../shared/promql-testdata` relative to the workspace and its parent.
 
-use std::path::PathBuf;
+mod common;
 
+use common::{eval_cases, Case};
 use promlite::promql::{parse, Cardinality, Expr, ExprKind, VectorSelector};
-
-fn testdata_dir() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PROMQL_TESTDATA").map(PathBuf::from).into_iter().collect();
-    candidates.push(root.join("testdata/promql"));
-    candidates.push(root.join("../shared/promql-testdata"));
-    candidates.push(root.join("../../shared/promql-testdata"));
-    candidates.into_iter().find(|p| p.join("literals.test").is_file())
-}
-
-/// One eval case: file, line, query, and whether it expects a failure.
-struct Case {
-    file: String,
-    line: usize,
-    query: String,
-    expect_fail: bool,
-    /// What follows `expect fail` (`msg: …`, `regex: …` or nothing).
-    fail_detail: Option<String>,
-}
-
-fn cases() -> Vec<Case> {
-    let dir = testdata_dir().expect("promqltest files not found; set PROMQL_TESTDATA");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for path in files {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        for (i, line) in lines.iter().enumerate() {
-            let trimmed = line.trim_start();
-            let (rest, old_fail) = if let Some(r) = trimmed.strip_prefix("eval_fail ") {
-                (r, true)
-            } else if let Some(r) = trimmed
-                .strip_prefix("eval ")
-                .or_else(|| trimmed.strip_prefix("eval_ordered "))
-                .or_else(|| trimmed.strip_prefix("eval_warn "))
-                .or_else(|| trimmed.strip_prefix("eval_info "))
-            {
-                (r, false)
-            } else {
-                continue;
-            };
-            let query = if let Some(r) = rest.strip_prefix("instant at ") {
-                r.split_once(' ').map(|(_, q)| q)
-            } else if let Some(r) = rest.strip_prefix("range from ") {
-                // `<t1> to <t2> step <d> <query>`
-                r.splitn(6, ' ').nth(5)
-            } else {
-                None
-            };
-            let Some(query) = query else { continue };
-            let fail_detail = lines[i + 1..]
-                .iter()
-                .take_while(|l| l.starts_with(' ') || l.starts_with('\t'))
-                .find_map(|l| l.trim_start().strip_prefix("expect fail"))
-                .map(|d| d.trim().to_string());
-            out.push(Case {
-                file: path.file_name().unwrap().to_string_lossy().into_owned(),
-                line: i + 1,
-                query: query.to_string(),
-                expect_fail: old_fail || fail_detail.is_some(),
-                fail_detail,
-            });
-        }
-    }
-    out
-}
 
 #[test]
 fn every_eval_query_of_the_promqltest_files_parses() {
-    let cases = cases();
+    let cases = eval_cases();
     let mut parsed = 0;
     let mut failures = Vec::new();
     for c in &cases {
@@ -139,7 +66,7 @@ fn sort_matchers(vs: &mut VectorSelector) {
 fn every_parsed_eval_query_prints_back_to_the_same_tree() {
     let mut checked = 0;
     let mut failures = Vec::new();
-    for c in cases() {
+    for c in eval_cases() {
         let Ok(mut first) = parse(&c.query) else { continue };
         let printed = first.to_string();
         match parse(&printed) {
@@ -213,7 +140,7 @@ const PARSE_TIME_FAILURES: &[(&str, &str)] = &[];
 
 #[test]
 fn expected_failures_fail_where_prometheus_fails_them() {
-    let failing: Vec<Case> = cases().into_iter().filter(|c| c.expect_fail).collect();
+    let failing: Vec<Case> = eval_cases().into_iter().filter(|c| c.expect_fail).collect();
     let mut problems = Vec::new();
     let (mut parse_time, mut parse_time_matching, mut evaluation_time) = (0, 0, 0);
     for c in &failing {

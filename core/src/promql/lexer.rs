@@ -7,6 +7,7 @@
 
 use std::ops::Range;
 
+use super::parser::parse_duration_ms;
 use super::printer::write_go_quoted;
 
 /// A lexical error: where it is and Prometheus's message for it.
@@ -366,6 +367,10 @@ impl<'q> Scanner<'q> {
             return Ok(false);
         }
         if self.duration_rest() {
+            let text = &self.input[start..self.pos];
+            if let Err(message) = parse_duration_ms(text) {
+                return self.error(start, message);
+            }
             return Ok(true);
         }
         let text = &self.input[start..self.pos];
@@ -496,6 +501,8 @@ mod tests {
             ("100..4", 0, "bad number or duration syntax: \"100..\""),
             ("0deadbeef", 0, "bad number or duration syntax: \"0de\""),
             ("foo[1y2y]", 4, "bad number or duration syntax: \"1y2\""),
+            ("foo[1.5m]", 4, "not a valid duration string: \"1.5m\""),
+            ("foo offset 1m1h", 11, "not a valid duration string: \"1m1h\""),
         ];
         for (q, pos, msg) in cases {
             assert_eq!(error(q), Some((pos, msg.to_string())), "{q:?}");

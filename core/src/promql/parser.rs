@@ -711,8 +711,16 @@ impl<'q> Builder<'q> {
     }
 
     fn number(&self, pair: &Pair<'q, Rule>) -> PResult<f64> {
-        parse_number(pair.as_str())
-            .ok_or_else(|| ParseError::new(self.query, span_of(pair), format!("bad number syntax: {:?}", pair.as_str())))
+        let text = pair.as_str();
+        match parse_number(text) {
+            // Only `Inf` itself may be infinite; Go's ParseFloat rejects overflow.
+            Some(v) if v.is_infinite() && !text.eq_ignore_ascii_case("inf") => self.err(
+                span_of(pair),
+                format!("error parsing number: strconv.ParseFloat: parsing {text:?}: value out of range"),
+            ),
+            Some(v) => Ok(v),
+            None => self.err(span_of(pair), format!("bad number syntax: {text:?}")),
+        }
     }
 
     fn duration_ms(&self, pair: &Pair<'q, Rule>) -> PResult<i64> {
@@ -928,9 +936,14 @@ fn syntax_error(query: &str, e: &pest::error::Error<Rule>) -> ParseError {
     }
     let attempts = e.parse_attempts();
     let furthest = attempts.as_ref().map_or(located, |a| a.max_position.max(located));
-    // Keyword checks look ahead to the end of a word; report the whole word.
-    let word_start = query[..furthest].trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':').len();
-    let inside_word = word_start < furthest;
+    // The keyword checks in front of names look ahead into a word past where
+    // any rule started; then the word itself is what is unexpected: a
+    // reserved word (`a + ignoring(b)`) or one cut short (`foo offsetx`).
+    let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let word_start = query[..furthest].trim_end_matches(is_word_char).len();
+    let word = &query[word_start..furthest];
+    let cut_short = query[furthest..].starts_with(is_word_char);
+    let inside_word = !word.is_empty() && word_start >= located && (cut_short || is_reserved_word(word));
     let pos = if inside_word { word_start } else { furthest };
     let start = pos + query[pos..].len() - query[pos..].trim_start().len();
     let mut message = format!("unexpected {}", lexer::describe_token(query, start));
@@ -948,6 +961,12 @@ fn syntax_error(query: &str, e: &pest::error::Error<Rule>) -> ParseError {
     }
     let end = start + query[start..].chars().next().map_or(0, char::len_utf8);
     ParseError::new(query, start..end, message)
+}
+
+/// Words the grammar never takes as a name (`reserved` in `grammar.pest`).
+fn is_reserved_word(word: &str) -> bool {
+    const RESERVED: [&str; 8] = ["bool", "on", "ignoring", "group_left", "group_right", "atan2", "inf", "nan"];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
 
 /// The construct being parsed, named as in Prometheus's messages.
