@@ -158,6 +158,20 @@ fn seed_queries() -> Vec<String> {
     seeds
 }
 
+/// Inputs `cargo fuzz` found that once broke an invariant.
+const FUZZ_FINDINGS: &[&str] = &[
+    // Unary operators bound looser than `*`, and `+Inf` printed before `^`.
+    "NaN == l+++Inf*+++++++smoothed",
+    "Inf ^ 2",
+];
+
+#[test]
+fn fuzz_findings_stay_fixed() {
+    for input in FUZZ_FINDINGS {
+        assert_eq!(exercise(input), Ok(true), "{input:?}");
+    }
+}
+
 #[test]
 fn random_inputs_never_panic_hang_or_break_printing() {
     std::panic::set_hook(Box::new(|_| {})); // Panics are reported below, with their input.

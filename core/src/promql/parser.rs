@@ -141,13 +141,15 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_trim_upper, Assoc::Left)
                 | Op::infix(Rule::op_trim_lower, Assoc::Left))
             .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            // Unary operators bind like `*` (so `-a * b` is `(-a) * b`), below `^` (`-2^2` is -4).
             .op(Op::infix(Rule::op_mul, Assoc::Left)
                 | Op::infix(Rule::op_div, Assoc::Left)
                 | Op::infix(Rule::op_mod, Assoc::Left)
-                | Op::infix(Rule::op_atan2, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::op_atan2, Assoc::Left))
+            // Unary operators act like Prometheus's (`%prec MUL`): `-a * b` is
+            // `(-a) * b`, `-2 ^ 2` is `-(2 ^ 2)`. pest parses a prefix operand
+            // one level below the prefix's own, so they need a level of their
+            // own between `*` and `^`.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::op_pow, Assoc::Right))
     })
 }
@@ -159,9 +161,9 @@ fn duration_pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::dur_add, Assoc::Left) | Op::infix(Rule::dur_sub, Assoc::Left))
             .op(Op::infix(Rule::dur_mul, Assoc::Left)
                 | Op::infix(Rule::dur_div, Assoc::Left)
-                | Op::infix(Rule::dur_mod, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::dur_mod, Assoc::Left))
+            // As for expressions: between `*` and `^`.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::dur_pow, Assoc::Right))
     })
 }
@@ -1011,5 +1013,69 @@ fn expected_tokens(tokens: impl Iterator<Item = String>) -> Option<String> {
         [] => None,
         [one] => Some(one.to_string()),
         [init @ .., last] => Some(format!("{} or {last}", init.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree as a compact S-expression, to assert its shape.
+    fn shape(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Number(v) => format!("{v}"),
+            ExprKind::VectorSelector(vs) => vs.name.clone().unwrap_or_default(),
+            ExprKind::Binary(b) => format!("({} {} {})", b.op.as_str(), shape(&b.lhs), shape(&b.rhs)),
+            ExprKind::Unary(u) => format!("({} {})", if u.neg { "neg" } else { "pos" }, shape(&u.expr)),
+            ExprKind::Paren(p) => format!("[{}]", shape(p)),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn parsed(q: &str) -> String {
+        shape(&parse_expr(q).unwrap_or_else(|e| panic!("{q}: {e}")))
+    }
+
+    #[test]
+    fn operator_precedence_and_associativity_follow_prometheus() {
+        assert_eq!(parsed("-1*2"), "(* -1 2)");
+        assert_eq!(parsed("-1^2"), "(neg (^ 1 2))");
+        assert_eq!(parsed("-1^-2"), "(neg (^ 1 -2))");
+        assert_eq!(parsed("+1 + -2 * 1"), "(+ 1 (* -2 1))");
+        assert_eq!(parsed("-a * b"), "(* (neg a) b)");
+        assert_eq!(parsed("- -a * b"), "(* (neg (neg a)) b)");
+        assert_eq!(parsed("a + b * c ^ d ^ e"), "(+ a (* b (^ c (^ d e))))");
+        assert_eq!(parsed("a - b - c"), "(- (- a b) c)");
+        assert_eq!(parsed("a / b % c atan2 d"), "(atan2 (% (/ a b) c) d)");
+        assert_eq!(parsed("a == b + c"), "(== a (+ b c))");
+        assert_eq!(parsed("a </ b + c >/ d"), "(>/ (</ a (+ b c)) d)");
+        assert_eq!(parsed("a or b and c unless d"), "(or a (unless (and b c) d))");
+        assert_eq!(parsed("foo + bar or bla and blub"), "(or (+ foo bar) (and bla blub))");
+        assert_eq!(parsed("1 < bool 2 - 1 * 2"), "(< 1 (- 2 (* 1 2)))");
+        assert_eq!(parsed("(a + b) * c"), "(* [(+ a b)] c)");
+    }
+
+    #[test]
+    fn duration_signs_fold_and_bind_like_unary_minus() {
+        let range = |q: &str| match parse_expr(q).unwrap().kind {
+            ExprKind::MatrixSelector(m) => m.range,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(range("x[300]"), DurationExpr::Literal(300_000));
+        assert_eq!(range("x[+5m]"), DurationExpr::Literal(300_000));
+        let product = range("x[-5m * 2 + 1h]");
+        let DurationExpr::Binary { op: BinaryOp::Add, lhs, .. } = product else { panic!("{product:?}") };
+        assert_eq!(
+            *lhs,
+            DurationExpr::Binary {
+                op: BinaryOp::Mul,
+                lhs: Box::new(DurationExpr::Literal(-300_000)),
+                rhs: Box::new(DurationExpr::Number(2.0))
+            }
+        );
+        match parse_expr("x offset -2 ^ 2").unwrap().kind {
+            ExprKind::Binary(b) => assert_eq!(shape(&b.rhs), "2", "the offset takes one term"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -65,7 +65,11 @@ fn write_expr(f: &mut impl Write, e: &Expr) -> fmt::Result {
             f.write_char(')')
         }
         ExprKind::Binary(b) => {
-            write_expr(f, &b.lhs)?;
+            match b.lhs.kind {
+                // `+Inf ^ 2` would read as `+(Inf ^ 2)`.
+                ExprKind::Number(v) if b.op == BinaryOp::Pow && v == f64::INFINITY => f.write_str("Inf")?,
+                _ => write_expr(f, &b.lhs)?,
+            }
             f.write_char(' ')?;
             f.write_str(&binary_operator(b))?;
             f.write_char(' ')?;
@@ -397,6 +401,10 @@ mod tests {
             ("+a", "+a"),
             ("-1", "-1"),
             ("- - 1", "1"),
+            ("-1 * x", "-1 * x"),
+            ("-2 ^ 2", "-2 ^ 2"),
+            ("Inf ^ 2", "Inf ^ 2"),
+            ("+Inf * 2", "+Inf * 2"),
             ("0x1f", "31"),
             ("1e3", "1000"),
             ("1e-7", "0.0000001"),
