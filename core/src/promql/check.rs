@@ -56,10 +56,8 @@ impl Checker<'_> {
         self.expr(e)?;
         let got = e.value_type();
         if got != want {
-            return self.fail(
-                e.span.clone(),
-                format!("expected type {} in {context}, got {}", want.name(), got.name()),
-            );
+            return self
+                .fail(e.span.clone(), format!("expected type {} in {context}, got {}", want.name(), got.name()));
         }
         Ok(())
     }
@@ -162,7 +160,11 @@ impl Checker<'_> {
             if t != ValueType::Vector {
                 return self.fail(
                     span,
-                    format!("expected type {} in call to function \"info\", got {}", ValueType::Vector.name(), t.name()),
+                    format!(
+                        "expected type {} in call to function \"info\", got {}",
+                        ValueType::Vector.name(),
+                        t.name()
+                    ),
                 );
             }
             match &arg.kind {
@@ -180,7 +182,9 @@ impl Checker<'_> {
             }
             let want = sig.arg_type(i).expect("a function taking arguments declares their types");
             match &arg.kind {
-                ExprKind::VectorSelector(vs) if is_info && i == 1 => self.vector_selector(vs, arg.span.clone(), true)?,
+                ExprKind::VectorSelector(vs) if is_info && i == 1 => {
+                    self.vector_selector(vs, arg.span.clone(), true)?
+                }
                 _ => self.expr(arg)?,
             }
             let got = arg.value_type();
@@ -231,7 +235,8 @@ impl Checker<'_> {
         }
         for (side, t) in [(&b.lhs, lt), (&b.rhs, rt)] {
             if !matches!(t, ValueType::Scalar | ValueType::Vector) {
-                return self.fail(side.span.clone(), "binary expression must contain only scalar and instant vector types");
+                return self
+                    .fail(side.span.clone(), "binary expression must contain only scalar and instant vector types");
             }
         }
 
@@ -255,7 +260,8 @@ impl Checker<'_> {
         }
 
         if b.op.is_set_operator() && (lt == ValueType::Scalar || rt == ValueType::Scalar) {
-            return self.fail(span, format!("set operator {:?} not allowed in binary scalar expression", b.op.as_str()));
+            return self
+                .fail(span, format!("set operator {:?} not allowed in binary scalar expression", b.op.as_str()));
         }
         Ok(())
     }
@@ -289,12 +295,24 @@ mod tests {
         fails("round()", 1, "expected at least 1 argument(s) in call to \"round\", got 0");
         fails("round(a, 1, 2)", 1, "expected at most 2 argument(s) in call to \"round\", got 3");
         fails("label_join(a, \"x\")", 1, "expected at least 3 argument(s) in call to \"label_join\", got 2");
-        fails("label_join(a, \"x\", \",\", 1)", 25, "expected type string in call to function \"label_join\", got scalar");
+        fails(
+            "label_join(a, \"x\", \",\", 1)",
+            25,
+            "expected type string in call to function \"label_join\", got scalar",
+        );
         fails("time(1)", 1, "expected 0 argument(s) in call to \"time\", got 1");
         fails("vector(\"a\")", 8, "expected type scalar in call to function \"vector\", got string");
-        fails("histogram_quantile(a, b)", 20, "expected type scalar in call to function \"histogram_quantile\", got instant vector");
+        fails(
+            "histogram_quantile(a, b)",
+            20,
+            "expected type scalar in call to function \"histogram_quantile\", got instant vector",
+        );
         // The argument's own problems come before its type.
-        fails("rate(-x[5m])", 6, "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"");
+        fails(
+            "rate(-x[5m])",
+            6,
+            "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"",
+        );
         passes("label_join(a, \"x\", \",\", \"b\", \"c\", \"d\")");
         passes("day_of_week()");
         passes("round(x)");
@@ -378,8 +396,16 @@ mod tests {
         fails("\"x\"[5m:]", 1, "subquery is only allowed on instant vector, got string instead");
         passes("rate(foo[5m])[10m:1m]");
         passes("(1 + foo)[10m:]");
-        fails("-\"string\"", 1, "unary expression only allowed on expressions of type scalar or instant vector, got \"string\"");
-        fails("-test[5m]", 1, "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"");
+        fails(
+            "-\"string\"",
+            1,
+            "unary expression only allowed on expressions of type scalar or instant vector, got \"string\"",
+        );
+        fails(
+            "-test[5m]",
+            1,
+            "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"",
+        );
         passes("-(foo)");
     }
 
@@ -389,9 +415,15 @@ mod tests {
         assert!(check_range_query(&parse("sum(x)").unwrap()).is_ok());
         assert!(check_range_query(&parse("1 + 1").unwrap()).is_ok());
         let e = check_range_query(&parse("x[5m]").unwrap()).unwrap_err();
-        assert_eq!(e.to_string(), "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
+        assert_eq!(
+            e.to_string(),
+            "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector"
+        );
         assert_eq!(e.kind().error_type(), "bad_data");
         let e = check_range_query(&parse("\"s\"").unwrap()).unwrap_err();
-        assert_eq!(e.to_string(), "invalid expression type \"string\" for range query, must be Scalar or instant Vector");
+        assert_eq!(
+            e.to_string(),
+            "invalid expression type \"string\" for range query, must be Scalar or instant Vector"
+        );
     }
 }

@@ -94,7 +94,13 @@ fn quote_char(c: char) -> String {
     let mut s = String::new();
     let _ = write_go_quoted(&mut s, &c.to_string());
     let inner = &s[1..s.len() - 1];
-    let inner = if inner == "\\\"" { "\"" } else if c == '\'' { "\\'" } else { inner };
+    let inner = if inner == "\\\"" {
+        "\""
+    } else if c == '\'' {
+        "\\'"
+    } else {
+        inner
+    };
     format!("'{inner}'")
 }
 

@@ -678,7 +678,8 @@ impl<'q> Builder<'q> {
         // Prometheus keeps durations as int64 nanoseconds.
         const MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
         match d {
-            DurationExpr::Number(v) if !(v.abs() <= MAX_SECONDS) => self.err(span, "duration out of range"),
+            // NaN is out of range too.
+            DurationExpr::Number(v) if v.is_nan() || v.abs() > MAX_SECONDS => self.err(span, "duration out of range"),
             DurationExpr::Number(v) if v > 0.0 && v < 0.001 => {
                 // Rounds to zero milliseconds; keep it positive so it is not "no duration".
                 Ok(DurationExpr::Literal(1))

@@ -45,7 +45,12 @@ impl Prettifier {
                 s + &self.node(&a.expr, level + 1) + "\n" + &indent + ")"
             }
             ExprKind::Binary(b) => {
-                self.node(&b.lhs, level + 1) + "\n" + &indent + &binary_operator(b) + "\n" + &self.node(&b.rhs, level + 1)
+                self.node(&b.lhs, level + 1)
+                    + "\n"
+                    + &indent
+                    + &binary_operator(b)
+                    + "\n"
+                    + &self.node(&b.rhs, level + 1)
             }
             ExprKind::Call(c) if !c.args.is_empty() => {
                 let args: Vec<String> = c.args.iter().map(|a| self.node(a, level + 1)).collect();
