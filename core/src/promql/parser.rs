@@ -764,13 +764,7 @@ fn apply_sign(neg: bool, d: DurationExpr) -> DurationExpr {
 
 /// `v` as Go's `%f` writes it (six decimals; `+Inf`, `-Inf`, `NaN`).
 fn format_go_f(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".to_string()
-    } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
-    } else {
-        format!("{v:.6}")
-    }
+    super::printer::non_finite(v).map_or_else(|| format!("{v:.6}"), str::to_string)
 }
 
 /// Parses a PromQL number token: decimal (with `_` between digits), `0x`, `0o`,

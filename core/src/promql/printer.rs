@@ -297,13 +297,18 @@ pub fn format_duration(ms: i64) -> String {
 /// A number literal as Go's `strconv.FormatFloat(v, 'f', -1, 64)` writes it:
 /// shortest digits that read back exactly, never an exponent; `+Inf`, `-Inf`, `NaN`.
 pub fn format_number(v: f64) -> String {
+    // Rust's shortest round-trip formatting never uses an exponent either.
+    non_finite(v).map_or_else(|| format!("{v}"), str::to_string)
+}
+
+/// How Go writes a float that is not finite: `NaN`, `+Inf`, `-Inf`.
+pub(super) fn non_finite(v: f64) -> Option<&'static str> {
     if v.is_nan() {
-        "NaN".to_string()
+        Some("NaN")
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.to_string()
+        Some(if v > 0.0 { "+Inf" } else { "-Inf" })
     } else {
-        // Rust's shortest round-trip formatting never uses an exponent either.
-        format!("{v}")
+        None
     }
 }
 
