@@ -40,7 +40,10 @@ core_builds_without_http() {
 # One release build with feature http serves the Rust suites (incl. the PromQL
 # conformance runner `promqltest`) and the e2e tests.
 suite rust cargo test --release --features promlite/http
+# The benchmarks, run as tests: a tiny workload, to prove they still work.
+suite bench-smoke cargo test --release -p promlite-tests --benches
 suite core-without-http core_builds_without_http
+suite rust-docs env RUSTDOCFLAGS="-D warnings" cargo doc -q -p promlite --no-deps --features http
 suite http-e2e bash tests/e2e/run.sh
 suite c bash tests/c/run.sh
 suite python bash bindings-python/run-tests.sh

@@ -3,7 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::storage::{OpenMode, Storage};
 use crate::eval::{self, Querier, QueryOptions};
 use crate::model::{Labels, Matcher, Point};
 use crate::value::{QueryResult, Series, Value};
@@ -17,13 +18,44 @@ pub struct Options {
     pub retention: Option<Duration>,
     /// Query engine settings used by [`Db::query`] and [`Db::query_range`].
     pub query: QueryOptions,
-    /// Open read-only: writes fail, and the file is never modified.
+    /// Open read-only: writes fail, and the file is never modified. Any number
+    /// of read-only handles (in any process) may read while one handle writes.
     pub read_only: bool,
+    /// `true` (default): every commit is fsynced, so it survives power loss.
+    /// `false`: commits survive a crash of the process but not of the machine
+    /// (SQLite's `synchronous = NORMAL` in WAL mode), and writing is faster.
+    pub fsync_on_commit: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { retention: None, query: QueryOptions::default(), read_only: false }
+        Options { retention: None, query: QueryOptions::default(), read_only: false, fsync_on_commit: true }
+    }
+}
+
+impl Options {
+    /// Sets [`Options::read_only`].
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Sets [`Options::retention`].
+    pub fn retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Sets [`Options::fsync_on_commit`].
+    pub fn fsync_on_commit(mut self, fsync: bool) -> Self {
+        self.fsync_on_commit = fsync;
+        self
+    }
+
+    /// Sets [`Options::query`].
+    pub fn query(mut self, query: QueryOptions) -> Self {
+        self.query = query;
+        self
     }
 }
 
@@ -110,6 +142,17 @@ impl Batch {
     }
 }
 
+/// Samples read from a change feed by [`Db::outbox_read`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutboxBatch {
+    /// Series with their samples, each in commit order (not necessarily time order).
+    pub series: Vec<(Labels, Vec<Point>)>,
+    /// Total number of samples.
+    pub samples: usize,
+    /// Pass to [`Db::outbox_ack`] once these samples are safely delivered.
+    pub next_seq: u64,
+}
+
 /// Counts reported by [`Db::compact`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactStats {
@@ -124,16 +167,19 @@ pub struct CompactStats {
 /// A promlite database: one SQLite file of series. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`); many threads may read while one writes.
 pub struct Db {
-    storage: crate::storage::Storage,
+    storage: Storage,
     options: Options,
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`. One handle per file
+    /// may write (share it between threads); more handles, also in other
+    /// processes, can read with [`Options::read_only`].
     ///
     /// # Errors
     /// [`crate::Error::NotADatabase`] / [`crate::Error::UnsupportedVersion`] for
-    /// a foreign or newer file (left untouched), or an SQLite/I/O error.
+    /// a foreign or newer file (left untouched); [`crate::Error::InvalidInput`]
+    /// if another handle or process is already writing the file; SQLite/I/O errors.
     pub fn open(path: impl AsRef<Path>) -> Result<Db> {
         Db::open_with(path, Options::default())
     }
@@ -143,8 +189,9 @@ impl Db {
     /// # Errors
     /// As [`Db::open`].
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
-        let _ = (path, options);
-        todo!("storage")
+        let mode = OpenMode { read_only: options.read_only, fsync_on_commit: options.fsync_on_commit };
+        let storage = Storage::open(path.as_ref(), mode)?;
+        Ok(Db { storage, options })
     }
 
     /// Opens a private in-memory database.
@@ -152,7 +199,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn open_in_memory() -> Result<Db> {
-        todo!("storage")
+        Ok(Db { storage: Storage::open_in_memory()?, options: Options::default() })
     }
 
     /// The options the database was opened with.
@@ -175,8 +222,19 @@ impl Db {
     /// # Errors
     /// Invalid labels (nothing is written), SQLite errors (nothing is written).
     pub fn write(&self, batch: &Batch) -> Result<usize> {
-        let _ = batch;
-        todo!("storage")
+        for (labels, _) in batch.series() {
+            labels.validate_for_storage()?;
+        }
+        for m in batch.metadata() {
+            if m.metric.is_empty() {
+                return Err(Error::invalid("metadata needs a metric name"));
+            }
+        }
+        if let Some((key, _)) = batch.kv().iter().find(|(k, _)| k.starts_with("outbox/")) {
+            return Err(Error::invalid(format!("key {key:?}: the prefix \"outbox/\" is reserved for change-feed cursors")));
+        }
+        self.storage.write(batch)?;
+        Ok(batch.len())
     }
 
     /// Series matching all `matchers`, with samples in `[mint, maxt]` (ms,
@@ -185,8 +243,23 @@ impl Db {
     /// # Errors
     /// SQLite errors or corrupt chunks.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.select(matchers, mint, maxt)
+    }
+
+    /// Streams the series [`Db::select`] would return, one at a time in label
+    /// order, all from one consistent snapshot; only one series is decoded at
+    /// a time. An error returned by `f` stops the scan and is passed on.
+    ///
+    /// # Errors
+    /// SQLite errors, corrupt chunks, or `f`'s error.
+    pub fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        mut f: impl FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        self.storage.for_each_series(matchers, mint, maxt, &mut f)
     }
 
     /// Label sets of series matching `matchers` with samples in `[mint, maxt]`.
@@ -194,8 +267,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.series(matchers, mint, maxt)
     }
 
     /// Sorted label names of series matching `matchers` (all series if empty) with samples in range.
@@ -203,8 +275,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.label_names(matchers, mint, maxt)
     }
 
     /// Sorted values of label `name` over series matching `matchers` with samples in range.
@@ -212,8 +283,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
-        let _ = (name, matchers, mint, maxt);
-        todo!("storage")
+        self.storage.label_values(name, matchers, mint, maxt)
     }
 
     /// Deletes samples of series matching `matchers` in `[mint, maxt]`; series left
@@ -222,8 +292,7 @@ impl Db {
     /// # Errors
     /// SQLite errors (nothing is deleted).
     pub fn delete_series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<u64> {
-        let _ = (matchers, mint, maxt);
-        todo!("storage")
+        self.storage.delete_series(matchers, mint, maxt)
     }
 
     /// Deletes all samples older than `min_t` (ms). Returns samples-bearing chunks removed.
@@ -231,8 +300,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn delete_before(&self, min_t: i64) -> Result<u64> {
-        let _ = min_t;
-        todo!("storage")
+        self.storage.delete_before(min_t)
     }
 
     /// Applies [`Options::retention`] relative to the newest stored sample.
@@ -240,7 +308,10 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn apply_retention(&self) -> Result<u64> {
-        todo!("storage")
+        let Some(retention) = self.options.retention else { return Ok(0) };
+        let Some(newest) = self.storage.newest_timestamp()? else { return Ok(0) };
+        let keep_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        self.delete_before(newest.saturating_sub(keep_ms))
     }
 
     /// Merges small and overlapping chunks into full, ordered ones.
@@ -248,7 +319,8 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn compact(&self) -> Result<CompactStats> {
-        todo!("storage")
+        let c = self.storage.compact()?;
+        Ok(CompactStats { series_rewritten: c.series_rewritten, chunks_before: c.chunks_before, chunks_after: c.chunks_after })
     }
 
     /// Stores metric metadata (replacing earlier entries for the same metric).
@@ -256,8 +328,11 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn put_metadata(&self, items: &[MetricMetadata]) -> Result<()> {
-        let _ = items;
-        todo!("storage")
+        let mut batch = Batch::new();
+        for m in items {
+            batch.add_metadata(m.clone());
+        }
+        self.write(&batch).map(|_| ())
     }
 
     /// Stored metadata, for one metric or all.
@@ -265,8 +340,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn metadata(&self, metric: Option<&str>) -> Result<Vec<MetricMetadata>> {
-        let _ = metric;
-        todo!("storage")
+        self.storage.metadata(metric)
     }
 
     /// The value stored under `key` by a [`Batch::put_kv`], if any.
@@ -274,8 +348,7 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let _ = key;
-        todo!("storage")
+        self.storage.kv_get(key)
     }
 
     /// Every key/value entry whose key starts with `prefix`, sorted by key.
@@ -283,8 +356,45 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
-        let _ = prefix;
-        todo!("storage")
+        self.storage.kv_scan(prefix)
+    }
+
+    /// Registers a durable change feed named `name`: every sample committed
+    /// from now on is kept (in the database file) until this consumer
+    /// acknowledges it, so a sender can deliver everything exactly once across
+    /// crashes and restarts. Subscribing again keeps the existing position.
+    ///
+    /// # Errors
+    /// Read-only databases, SQLite errors.
+    pub fn outbox_subscribe(&self, name: &str) -> Result<()> {
+        self.storage.outbox_subscribe(name)
+    }
+
+    /// Reads the oldest unacknowledged commits of feed `name`, whole commits
+    /// until at least `max_samples` samples (at least one commit if any).
+    /// Reading does not advance the feed: call [`Db::outbox_ack`].
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidInput`] for an unknown feed, SQLite errors.
+    pub fn outbox_read(&self, name: &str, max_samples: usize) -> Result<OutboxBatch> {
+        self.storage.outbox_read(name, max_samples)
+    }
+
+    /// Marks everything before `next_seq` (from [`OutboxBatch::next_seq`]) as
+    /// delivered; rows no feed needs any more are deleted.
+    ///
+    /// # Errors
+    /// Unknown feed, SQLite errors.
+    pub fn outbox_ack(&self, name: &str, next_seq: u64) -> Result<()> {
+        self.storage.outbox_ack(name, next_seq)
+    }
+
+    /// Removes feed `name` and what only it was keeping.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn outbox_unsubscribe(&self, name: &str) -> Result<()> {
+        self.storage.outbox_unsubscribe(name)
     }
 
     /// Parses Prometheus text exposition (or OpenMetrics text) and writes it in
@@ -302,7 +412,7 @@ impl Db {
     /// # Errors
     /// I/O errors.
     pub fn size_bytes(&self) -> Result<u64> {
-        todo!("storage")
+        self.storage.size_bytes()
     }
 
     /// Evaluates a PromQL expression at `t` (ms) and returns its value.
@@ -344,17 +454,38 @@ impl Db {
         eval::range_query(self, expr, start, end, step, opts)
     }
 
+    /// Moves every sample still buffered in memory (and journalled in the
+    /// head log) into compressed chunks, checkpoints the WAL into the main file
+    /// and returns free pages to the file system: the file is then as small as
+    /// it gets, e.g. before a backup. [`Db::close`] does this too.
+    ///
+    /// # Errors
+    /// Read-only databases, SQLite errors.
+    pub fn flush(&self) -> Result<()> {
+        self.storage.flush()
+    }
+
     /// Flushes everything and closes the file (dropping the `Db` does the same).
     ///
     /// # Errors
     /// SQLite errors during the final checkpoint.
-    pub fn close(self) -> Result<()> {
-        todo!("storage")
+    pub fn close(mut self) -> Result<()> {
+        self.storage.close()
     }
 }
 
 impl Querier for Db {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         Db::select(self, matchers, mint, maxt)
+    }
+
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        Db::for_each_series(self, matchers, mint, maxt, f)
     }
 }

@@ -1,6 +1,7 @@
 //! The data model shared by storage and PromQL: label sets, matchers and points.
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex::Regex;
 
@@ -48,14 +49,21 @@ pub struct Label {
 }
 
 /// A label set, sorted by name with unique names; empty values are dropped
-/// (in Prometheus an empty value means "label not present").
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Vec<Label>);
+/// (in Prometheus an empty value means "label not present"). Cloning is
+/// cheap (the labels are shared); changing a clone copies it first.
+#[derive(Debug, Clone, Default, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Arc<Vec<Label>>);
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
 
 impl Labels {
     /// An empty label set.
     pub fn new() -> Self {
-        Labels(Vec::new())
+        Labels::default()
     }
 
     /// Builds a label set from pairs; sorts, drops empty values, and keeps the
@@ -73,7 +81,7 @@ impl Labels {
                 _ => out.push(l),
             }
         }
-        Labels(out)
+        Labels(Arc::new(out))
     }
 
     /// Parses a series written as a selector, e.g. `up{job="api"}` or
@@ -95,7 +103,7 @@ impl Labels {
         if self.get(METRIC_NAME).is_none() {
             return Err(Error::invalid(format!("series {self} has no metric name")));
         }
-        for l in &self.0 {
+        for l in self.0.iter() {
             if l.name.is_empty() {
                 return Err(Error::invalid(format!("series {self} has an empty label name")));
             }
@@ -120,11 +128,12 @@ impl Labels {
     pub fn set(&mut self, name: &str, value: &str) {
         match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
             Ok(i) if value.is_empty() => {
-                self.0.remove(i);
+                Arc::make_mut(&mut self.0).remove(i);
             }
-            Ok(i) => self.0[i].value = value.to_string(),
+            Ok(i) if self.0[i].value == value => {}
+            Ok(i) => Arc::make_mut(&mut self.0)[i].value = value.to_string(),
             Err(_) if value.is_empty() => {}
-            Err(i) => self.0.insert(i, Label { name: name.to_string(), value: value.to_string() }),
+            Err(i) => Arc::make_mut(&mut self.0).insert(i, Label { name: name.to_string(), value: value.to_string() }),
         }
     }
 
@@ -135,7 +144,10 @@ impl Labels {
 
     /// A copy without the metric name.
     pub fn without_metric_name(&self) -> Labels {
-        Labels(self.0.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+        if self.get(METRIC_NAME).is_none() {
+            return self.clone();
+        }
+        Labels(Arc::new(self.0.iter().filter(|l| l.name != METRIC_NAME).cloned().collect()))
     }
 
     /// Iterates labels in name order.
@@ -160,7 +172,7 @@ impl Labels {
 
     /// Consumes the set into its sorted labels.
     pub fn into_vec(self) -> Vec<Label> {
-        self.0
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 

@@ -1,0 +1,374 @@
+//! Reads: series selection with samples, series and label listings.
+//!
+//! Every read runs in one SQLite read transaction (a consistent snapshot of
+//! chunks and the index) and adds the samples still in heads: from memory in
+//! the writing process, or by replaying `head_log` from the same snapshot in a
+//! read-only handle.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+
+use rusqlite::{params, Connection};
+use rustc_hash::FxHashMap;
+
+use super::head::{self, in_range};
+use super::{codec, index, log, schema, Storage};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Matcher, Point};
+use crate::value::Series;
+
+/// One read: a snapshot and the matching view of the heads.
+struct ReadCtx<'a> {
+    conn: &'a Connection,
+    snapshot_seq: u64,
+    /// Heads rebuilt from the log (on first use), for handles without a writer.
+    replayed: Option<std::cell::OnceCell<FxHashMap<i64, Vec<Point>>>>,
+}
+
+impl ReadCtx<'_> {
+    fn replayed(&self) -> Result<Option<&FxHashMap<i64, Vec<Point>>>> {
+        let Some(cell) = &self.replayed else { return Ok(None) };
+        if cell.get().is_none() {
+            let _ = cell.set(replay_log(self.conn)?);
+        }
+        Ok(cell.get())
+    }
+}
+
+impl Storage {
+    /// Runs `f` inside a read snapshot.
+    fn read<T>(&self, f: impl FnOnce(&Storage, &mut ReadCtx<'_>) -> Result<T>) -> Result<T> {
+        // Registered with a lower bound of the snapshot about to be taken, so
+        // the writer keeps the shadowed head samples this reader may need.
+        let _registration = self.shared.readers.register(|| self.shared.applied_seq.load(Ordering::SeqCst));
+        self.with_reader(|conn| {
+            let tx = conn.unchecked_transaction()?;
+            // The first read fixes the snapshot.
+            let snapshot_seq = schema::committed_seq(conn)?;
+            let replayed = if self.is_read_only() {
+                Some(std::cell::OnceCell::new())
+            } else {
+                self.wait_for_heads(snapshot_seq)?;
+                None
+            };
+            let mut ctx = ReadCtx { conn, snapshot_seq, replayed };
+            let value = f(self, &mut ctx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+
+    /// Waits until the writer has installed the head changes of commit `seq`
+    /// (it does so right after SQLite commits, so this is a short wait).
+    fn wait_for_heads(&self, seq: u64) -> Result<()> {
+        let start = std::time::Instant::now();
+        while self.shared.applied_seq.load(Ordering::SeqCst) < seq {
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                return Err(Error::Corrupt(format!("in-memory heads did not catch up with commit {seq}")));
+            }
+            std::thread::yield_now();
+        }
+        Ok(())
+    }
+
+    /// Appends the head samples of `id` in `[mint, maxt]` for this snapshot.
+    fn head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64, out: &mut Vec<Point>) -> Result<()> {
+        match ctx.replayed()? {
+            Some(map) => {
+                if let Some(points) = map.get(&id) {
+                    out.extend_from_slice(in_range(points, mint, maxt));
+                }
+            }
+            None => {
+                if let Some(h) = self.shared.heads.read().get(&id) {
+                    h.copy_range(ctx.snapshot_seq, mint, maxt, out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn has_head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64) -> Result<bool> {
+        let mut tmp = Vec::new();
+        self.head_points(ctx, id, mint, maxt, &mut tmp)?;
+        Ok(!tmp.is_empty())
+    }
+
+    /// The label set of series `id` (cached: ids are never reused).
+    fn labels_of(&self, conn: &Connection, id: i64) -> Result<Labels> {
+        if let Some(l) = self.labels_cache.read().get(&id) {
+            return Ok(l.clone());
+        }
+        let mut stmt = conn.prepare_cached("SELECT labels FROM series WHERE id = ?1")?;
+        let bytes: Vec<u8> = stmt.query_row([id], |r| r.get(0))?;
+        let labels = index::decode_labels(&bytes)?;
+        self.labels_cache.write().insert(id, labels.clone());
+        Ok(labels)
+    }
+
+    /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
+    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        let mut out = Vec::new();
+        self.for_each_series(matchers, mint, maxt, &mut |s| {
+            out.push(s);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `f` with each series matching `matchers` that has samples in
+    /// `[mint, maxt]`, in label order, decoding one series at a time (all from
+    /// one snapshot). An error from `f` stops the scan and is returned.
+    pub(crate) fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        self.read(|s, ctx| {
+            let ids = index::resolve(ctx.conn, matchers, &mut |id| s.labels_of(ctx.conn, id))?;
+            let mut targets = ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
+            targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
+            )?;
+            for (labels, id) in targets {
+                let mut points = Vec::new();
+                let mut rows = stmt.query(params![id, mint, maxt])?;
+                while let Some(row) = rows.next()? {
+                    let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                    codec::decode_into(data, &mut points)?;
+                }
+                trim_to_range(&mut points, mint, maxt);
+                s.head_points(ctx, id, mint, maxt, &mut points)?;
+                if points.is_empty() {
+                    continue;
+                }
+                head::sort_dedup_keep_last(&mut points);
+                f(Series { labels, points })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Ids of series matching `matchers` that have samples in `[mint, maxt]`.
+    fn ids_in_range(&self, ctx: &ReadCtx<'_>, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<i64>> {
+        let ids = index::resolve(ctx.conn, matchers, &mut |id| self.labels_of(ctx.conn, id))?;
+        if mint == i64::MIN && maxt == i64::MAX {
+            return Ok(ids);
+        }
+        let mut stmt = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 LIMIT 1")?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if stmt.exists(params![id, mint, maxt])? || self.has_head_points(ctx, id, mint, maxt)? {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Label sets of the series matching `matchers` with samples in range, sorted.
+    pub(crate) fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Labels>> {
+        self.read(|s, ctx| {
+            let ids = s.ids_in_range(ctx, matchers, mint, maxt)?;
+            let mut out = ids.into_iter().map(|id| s.labels_of(ctx.conn, id)).collect::<Result<Vec<_>>>()?;
+            out.sort();
+            Ok(out)
+        })
+    }
+
+    /// Sorted label names over matching series.
+    pub(crate) fn label_names(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        self.read(|s, ctx| {
+            if matchers.is_empty() && mint == i64::MIN && maxt == i64::MAX {
+                let mut stmt = ctx.conn.prepare_cached("SELECT DISTINCT name FROM postings ORDER BY name")?;
+                let names = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                return Ok(names);
+            }
+            let mut names = BTreeSet::new();
+            for id in s.ids_in_range(ctx, matchers, mint, maxt)? {
+                for l in &s.labels_of(ctx.conn, id)? {
+                    if !names.contains(&l.name) {
+                        names.insert(l.name.clone());
+                    }
+                }
+            }
+            Ok(names.into_iter().collect())
+        })
+    }
+
+    /// Sorted values of label `name` over matching series.
+    pub(crate) fn label_values(&self, name: &str, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<String>> {
+        self.read(|s, ctx| {
+            if matchers.is_empty() && mint == i64::MIN && maxt == i64::MAX {
+                let mut stmt =
+                    ctx.conn.prepare_cached("SELECT DISTINCT value FROM postings WHERE name = ?1 ORDER BY value")?;
+                let values = stmt.query_map([name], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+                return Ok(values);
+            }
+            let mut values = BTreeSet::new();
+            for id in s.ids_in_range(ctx, matchers, mint, maxt)? {
+                if let Some(v) = s.labels_of(ctx.conn, id)?.get(name) {
+                    if !values.contains(v) {
+                        values.insert(v.to_string());
+                    }
+                }
+            }
+            Ok(values.into_iter().collect())
+        })
+    }
+
+    /// Stored metadata, for one metric or all, sorted by metric.
+    pub(crate) fn metadata(&self, metric: Option<&str>) -> Result<Vec<crate::db::MetricMetadata>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT metric, type, help, unit FROM metadata WHERE ?1 IS NULL OR metric = ?1 ORDER BY metric",
+            )?;
+            let rows = stmt.query_map([metric], |r| {
+                Ok(crate::db::MetricMetadata { metric: r.get(0)?, kind: r.get(1)?, help: r.get(2)?, unit: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// The value stored under `key`.
+    pub(crate) fn kv_get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT value FROM kv WHERE key = ?1")?;
+            Ok(rusqlite::OptionalExtension::optional(stmt.query_row([key], |r| r.get(0)))?)
+        })
+    }
+
+    /// Entries whose key starts with `prefix`, sorted by key.
+    pub(crate) fn kv_scan(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT key, value FROM kv WHERE key >= ?1 ORDER BY key")?;
+            let mut rows = stmt.query([prefix])?;
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                let key: String = row.get(0)?;
+                if !key.starts_with(prefix) {
+                    break;
+                }
+                out.push((key, row.get(1)?));
+            }
+            Ok(out)
+        })
+    }
+
+    /// Samples committed since change-feed consumer `name`'s cursor: whole
+    /// commits, oldest first, until at least `max_samples` are collected.
+    pub(crate) fn outbox_read(&self, name: &str, max_samples: usize) -> Result<crate::db::OutboxBatch> {
+        self.read(|s, ctx| {
+            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+                ctx.conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+            )?;
+            let Some(cursor) = cursor else {
+                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
+            };
+            let mut next_seq = super::writer::decode_cursor(&cursor)?;
+            let mut order: Vec<i64> = Vec::new();
+            let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+            let mut samples = 0;
+            let mut stmt = ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([next_seq as i64])?;
+            while samples < max_samples.max(1) {
+                let Some(row) = rows.next()? else { break };
+                let seq = row.get::<_, i64>(0)? as u64;
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                log::decode(data, |e| {
+                    by_series
+                        .entry(e.series_id)
+                        .or_insert_with(|| {
+                            order.push(e.series_id);
+                            Vec::new()
+                        })
+                        .push(Point::new(e.t, e.v));
+                    samples += 1;
+                })?;
+                next_seq = seq + 1;
+            }
+            let mut series = Vec::with_capacity(order.len());
+            for id in order {
+                let points = by_series.remove(&id).expect("collected above");
+                series.push((s.labels_of(ctx.conn, id)?, points));
+            }
+            Ok(crate::db::OutboxBatch { series, samples, next_seq })
+        })
+    }
+
+    /// The newest sample timestamp in the database, if any.
+    pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
+        self.read(|s, ctx| {
+            let chunks: Option<i64> = ctx.conn.query_row("SELECT MAX(max_t) FROM chunks", [], |r| r.get(0))?;
+            let heads = match ctx.replayed()? {
+                Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
+                None => {
+                    let mut newest = None;
+                    let ids: Vec<i64> = s.shared.heads.read().keys().collect();
+                    for id in ids {
+                        let mut pts = Vec::new();
+                        s.head_points(ctx, id, i64::MIN, i64::MAX, &mut pts)?;
+                        newest = newest.max(pts.iter().map(|p| p.t).max());
+                    }
+                    newest
+                }
+            };
+            Ok(chunks.max(heads))
+        })
+    }
+}
+
+/// Keeps the points within `[mint, maxt]` of sorted `points`.
+fn trim_to_range(points: &mut Vec<Point>, mint: i64, maxt: i64) {
+    let end = points.partition_point(|p| p.t <= maxt);
+    points.truncate(end);
+    let start = points.partition_point(|p| p.t < mint);
+    if start > 0 {
+        points.drain(..start);
+    }
+}
+
+/// Rebuilds every series' head from `head_log` as of `conn`'s snapshot.
+fn replay_log(conn: &Connection) -> Result<FxHashMap<i64, Vec<Point>>> {
+    let mut heads: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+    let mut stmt = conn.prepare_cached("SELECT seq, data FROM head_log ORDER BY seq")?;
+    let mut rows = stmt.query([])?;
+    // Per series: (log_from_seq, newest chunk timestamp), looked up once.
+    let mut bounds: FxHashMap<i64, Option<(u64, i64)>> = FxHashMap::default();
+    let mut lookup = conn.prepare_cached(
+        "SELECT log_from_seq, (SELECT MAX(max_t) FROM chunks WHERE series_id = ?1) FROM series WHERE id = ?1",
+    )?;
+    while let Some(row) = rows.next()? {
+        let seq = row.get::<_, i64>(0)? as u64;
+        let data = row.get_ref(1)?.as_blob().map_err(|e| Error::Corrupt(e.to_string()))?;
+        let mut failure = None;
+        log::decode(data, |e| {
+            let bound = bounds.entry(e.series_id).or_insert_with(|| {
+                match rusqlite::OptionalExtension::optional(lookup.query_row([e.series_id], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<i64>>(1)?.unwrap_or(i64::MIN)))
+                })) {
+                    Ok(b) => b,
+                    Err(err) => {
+                        failure = Some(err);
+                        None
+                    }
+                }
+            });
+            // Same rule as the writer's replay (see writer::Writer::reload).
+            if let Some((log_from, chunks_max_t)) = *bound {
+                if seq >= log_from && e.t > chunks_max_t {
+                    head::upsert(heads.entry(e.series_id).or_default(), Point::new(e.t, e.v));
+                }
+            }
+        })?;
+        if let Some(err) = failure {
+            return Err(err.into());
+        }
+    }
+    Ok(heads)
+}
