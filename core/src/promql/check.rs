@@ -5,7 +5,7 @@
 
 use super::ast::*;
 use super::functions;
-use crate::error::{Error, ParseError};
+use crate::error::ParseError;
 use crate::model::METRIC_NAME;
 
 type CheckResult = Result<(), ParseError>;
@@ -13,22 +13,6 @@ type CheckResult = Result<(), ParseError>;
 /// Checks `expr` (parsed from `query`).
 pub(crate) fn check(query: &str, expr: &Expr) -> CheckResult {
     Checker { query }.expr(expr)
-}
-
-/// Rejects expressions a range query cannot return (Prometheus allows only
-/// scalars and instant vectors there).
-///
-/// # Errors
-/// [`Error::InvalidInput`] with Prometheus's message, e.g. `invalid expression
-/// type "range vector" for range query, must be Scalar or instant Vector`.
-pub fn check_range_query(expr: &Expr) -> Result<(), Error> {
-    match expr.value_type() {
-        ValueType::Scalar | ValueType::Vector => Ok(()),
-        t => Err(Error::invalid(format!(
-            "invalid expression type {:?} for range query, must be Scalar or instant Vector",
-            t.name()
-        ))),
-    }
 }
 
 /// The name Prometheus's `ValueType` prints as (`matrix`, `vector`, …), used
@@ -407,23 +391,5 @@ mod tests {
             "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"",
         );
         passes("-(foo)");
-    }
-
-    #[test]
-    fn range_query_types() {
-        use super::check_range_query;
-        assert!(check_range_query(&parse("sum(x)").unwrap()).is_ok());
-        assert!(check_range_query(&parse("1 + 1").unwrap()).is_ok());
-        let e = check_range_query(&parse("x[5m]").unwrap()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector"
-        );
-        assert_eq!(e.kind().error_type(), "bad_data");
-        let e = check_range_query(&parse("\"s\"").unwrap()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "invalid expression type \"string\" for range query, must be Scalar or instant Vector"
-        );
     }
 }

@@ -11,7 +11,6 @@ mod pretty;
 mod printer;
 
 pub use ast::*;
-pub use check::check_range_query;
 pub use parser::MAX_DEPTH;
 pub use printer::{format_duration, format_number};
 
