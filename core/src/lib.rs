@@ -28,7 +28,7 @@ mod value;
 #[cfg(feature = "http")]
 pub mod http;
 
-pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch};
+pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch, VerifyStats};
 pub use error::{Error, ErrorKind, ParseError, Result};
 pub use eval::{QueryOptions, Querier};
 pub use model::{

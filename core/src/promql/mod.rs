@@ -1,14 +1,18 @@
 //! PromQL front end: the pest grammar, the parser into the [`Expr`] AST, the
-//! printer (AST back to PromQL), function signatures and the type checker.
+//! printer (AST back to PromQL), the pretty printer behind `format_query`,
+//! function signatures and the type checker.
 
 mod ast;
 mod check;
 pub mod functions;
+mod lexer;
 mod parser;
+mod pretty;
 mod printer;
 
 pub use ast::*;
 pub use parser::MAX_DEPTH;
+pub use printer::{format_duration, format_number};
 
 use crate::error::{ParseError, Result};
 use crate::model::{Labels, Matcher};
