@@ -27,6 +27,22 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// Parses a series selector such as `up{job=~"api|web"}` (the `match[]` of
+/// the Prometheus API) into its matchers. Offsets, `@` and range modifiers are
+/// not allowed; like any selector it needs one matcher that doesn't match "".
+///
+/// # Errors
+/// A [`ParseError`] for invalid text or an expression that is not a selector.
+pub fn parse_selector(text: &str) -> Result<Vec<crate::model::Matcher>, ParseError> {
+    let expr = parse(text)?;
+    match expr.kind {
+        ExprKind::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() && vs.modifier.is_none() => {
+            Ok(vs.matchers)
+        }
+        _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}")),
+    }
+}
+
 /// Parses a series written as a selector with only `=` matchers, e.g.
 /// `http_requests_total{job="api",code="200"}`, into its label set.
 ///
