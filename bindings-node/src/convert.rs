@@ -59,7 +59,7 @@ pub fn labels(series: SeriesArg) -> Result<Labels> {
 /// The matchers of a series selector such as `up{job=~"api|web"}`, as the
 /// Prometheus API's `match[]` parameter takes them.
 pub fn selector(text: &str) -> Result<Vec<Matcher>> {
-    promql::parse_selector(text).map_err(to_js)
+    promql::parse_selector(text).map_err(|e| to_js(e.into()))
 }
 
 /// Every selector of a `match` argument, parsed before anything runs.

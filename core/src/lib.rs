@@ -37,5 +37,10 @@ pub use model::{
 };
 pub use value::{format_value, QueryResult, Sample, Series, Value};
 
+// The README's Rust code blocks run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// The library version (`CARGO_PKG_VERSION`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -15,7 +15,7 @@ pub use parser::MAX_DEPTH;
 pub use printer::{format_duration, format_number};
 
 use crate::error::{ParseError, Result};
-use crate::model::{Labels, Matcher};
+use crate::model::Labels;
 
 /// Parses and type-checks a PromQL expression.
 ///
@@ -27,6 +27,22 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// Parses a series selector such as `up{job=~"api|web"}` (the `match[]` of
+/// the Prometheus API) into its matchers. Offsets, `@` and range modifiers are
+/// not allowed; like any selector it needs one matcher that doesn't match "".
+///
+/// # Errors
+/// A [`ParseError`] for invalid text or an expression that is not a selector.
+pub fn parse_selector(text: &str) -> Result<Vec<crate::model::Matcher>, ParseError> {
+    let expr = parse(text)?;
+    match expr.kind {
+        ExprKind::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() && vs.modifier.is_none() => {
+            Ok(vs.matchers)
+        }
+        _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}")),
+    }
+}
+
 /// Parses a series written as a selector with only `=` matchers, e.g.
 /// `http_requests_total{job="api",code="200"}`, into its label set.
 ///
@@ -34,30 +50,6 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
 pub fn parse_series(text: &str) -> Result<Labels> {
     Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
-}
-
-/// Parses a series selector such as `up{job=~"api|web"}` into its matchers,
-/// as the Prometheus API's `match[]` takes it: a plain selector, without
-/// offset, `@` or other modifiers.
-///
-/// ```
-/// let matchers = promlite::promql::parse_selector(r#"up{job=~"api|web"}"#)?;
-/// assert_eq!(matchers.len(), 2);
-/// assert!(promlite::promql::parse_selector("sum(up)").is_err());
-/// assert!(promlite::promql::parse_selector("up offset 5m").is_err());
-/// # Ok::<(), promlite::Error>(())
-/// ```
-///
-/// # Errors
-/// [`crate::Error::Parse`] for invalid text or anything but a plain selector.
-pub fn parse_selector(text: &str) -> Result<Vec<Matcher>> {
-    let expr = parse(text)?;
-    match expr.kind {
-        ExprKind::VectorSelector(v) if v.offset.is_none() && v.at.is_none() && v.modifier.is_none() => {
-            Ok(v.matchers)
-        }
-        _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}").into()),
-    }
 }
 
 impl Expr {
