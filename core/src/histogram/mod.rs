@@ -3,9 +3,11 @@
 //! "NHCB"), held as float histograms (bucket counts are absolute, not deltas).
 //!
 //! The math PromQL needs lives in submodules, one concern each: bucket bounds
-//! and iteration ([`buckets`]), the promqltest notation (`notation`).
+//! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
+//! API's JSON form (`json`).
 
 mod buckets;
+mod json;
 mod notation;
 
 pub use buckets::{
