@@ -1,6 +1,19 @@
 //! Native histograms: Prometheus's sparse histograms with exponential buckets
 //! (schemas -4 to 8) and histograms with custom bucket bounds (schema -53,
 //! "NHCB"), held as float histograms (bucket counts are absolute, not deltas).
+//!
+//! The math PromQL needs lives in submodules, one concern each: bucket bounds
+//! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
+//! API's JSON form (`json`).
+
+mod buckets;
+mod json;
+mod notation;
+
+pub use buckets::{
+    bucket_bound, exponential_bound, index_in_schema, is_exponential_schema, Bucket, LayoutBuilder, SpanIter,
+    MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
+};
 
 /// Schema number of histograms with custom bucket bounds.
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
