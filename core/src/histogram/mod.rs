@@ -4,12 +4,14 @@
 //!
 //! The math PromQL needs lives in submodules, one concern each: bucket bounds
 //! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
-//! API's JSON form (`json`).
+//! API's JSON form (`json`), arithmetic, resets and equality (`ops`).
 
 mod buckets;
 mod json;
 mod notation;
+mod ops;
 
+pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
 pub use buckets::{
     bucket_bound, exponential_bound, index_in_schema, is_exponential_schema, Bucket, LayoutBuilder, SpanIter,
     MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
