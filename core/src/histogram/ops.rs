@@ -190,7 +190,7 @@ impl FloatHistogram {
 
     /// Combines the counter-reset hints of two histograms being added or
     /// subtracted; returns whether they contradicted each other.
-    fn merge_counter_reset_hint(&mut self, other: &FloatHistogram) -> bool {
+    pub(crate) fn merge_counter_reset_hint(&mut self, other: &FloatHistogram) -> bool {
         use CounterResetHint::*;
         match (self.counter_reset_hint, other.counter_reset_hint) {
             (a, b) if a == b => false,
@@ -528,6 +528,17 @@ mod tests {
         let mut a = h("{{schema:2 buckets:[1]}}");
         a.add(&h("{{schema:-1 buckets:[1]}}")).unwrap();
         assert_eq!(a.schema, -1);
+    }
+
+    #[test]
+    fn series_expansion_example_from_the_prometheus_test_data() {
+        // native_histograms.test: {{schema:-1 …}}+{{schema:0 …}}x1 loads as {{schema:-1 count:5 sum:8 offset:1 buckets:[5]}}.
+        check(
+            "{{schema:-1 sum:4 count:1 buckets:[1] offset:1}}",
+            "{{schema:0 sum:4 count:4 buckets:[2 2] offset:1}}",
+            false,
+            "{{schema:-1 count:5 sum:8 offset:1 buckets:[5]}}",
+        );
     }
 
     #[test]
