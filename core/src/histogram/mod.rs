@@ -4,12 +4,19 @@
 //!
 //! The math PromQL needs lives in submodules, one concern each: bucket bounds
 //! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
-//! API's JSON form (`json`).
+//! API's JSON form (`json`), arithmetic, resets and equality (`ops`), compensated
+//! sums (`kahan`), quantiles and other statistics (`stats`).
 
 mod buckets;
 mod json;
+mod kahan;
 mod notation;
+mod ops;
+mod stats;
 
+pub use kahan::kahan_inc;
+pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
+pub use stats::QuantileNaNNote;
 pub use buckets::{
     bucket_bound, exponential_bound, index_in_schema, is_exponential_schema, Bucket, LayoutBuilder, SpanIter,
     MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
