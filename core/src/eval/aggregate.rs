@@ -2,14 +2,18 @@
 //! `by`/`without` grouping. Each input series is assigned to its group once;
 //! the step loop then only adds numbers into per-group accumulators.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
-use super::annotations::go_g;
+use super::annotations::{go_g, Annotations};
 use super::engine::Evaluator;
+use super::hist;
 use super::output::OutputBuilder;
-use super::series::{go_quote, keep_labels, StepCursor, StepRange, StepSeries, Val};
+use super::series::{go_quote, keep_labels, StepCursor, StepRange, StepSeries, StepValue, Val};
 use crate::error::{Error, Result};
-use crate::model::{Labels, Point, METRIC_NAME};
+use crate::histogram::{CounterResetHint, FloatHistogram};
+use crate::model::{HPoint, Labels, Point, METRIC_NAME};
 use crate::promql::{Aggregate, AggregateOp, ExprKind};
 use crate::value::format_value;
 
@@ -27,6 +31,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
     };
     let input = ev.eval_vector(&agg.expr, r)?;
     let (group_of, group_labels) = assign_groups(&input, agg);
+    let histograms = input.iter().any(|s| !s.hpoints.is_empty());
     match agg.op {
         AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk | AggregateOp::LimitRatio => {
             let params = params.ok_or_else(|| Error::execution("aggregation needs a parameter"))?;
@@ -38,7 +43,11 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
                     check_quantile_params(ev, p);
                 }
             }
-            reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
+            if histograms {
+                reduce_with_histograms(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
+            } else {
+                reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
+            }
         }
     }
 }
@@ -231,6 +240,157 @@ fn reduce(
     Ok(out)
 }
 
+/// Histogram state of one `sum`/`avg` group at one step.
+#[derive(Clone, Default)]
+struct HistogramGroup {
+    /// The sum (or mean) so far; `None` while the group holds floats only.
+    value: Option<FloatHistogram>,
+    count: f64,
+    has_float: bool,
+    has_histogram: bool,
+    /// Histograms that cannot be combined were met: no result.
+    incompatible: bool,
+    reset_seen: bool,
+    not_reset_seen: bool,
+}
+
+impl HistogramGroup {
+    fn starting_with(h: &FloatHistogram) -> Self {
+        let mut g = HistogramGroup { value: Some(h.clone()), count: 1.0, has_histogram: true, ..Default::default() };
+        g.note_hint(h);
+        g
+    }
+
+    fn note_hint(&mut self, h: &FloatHistogram) {
+        match h.counter_reset_hint {
+            CounterResetHint::CounterReset => self.reset_seen = true,
+            CounterResetHint::NotCounterReset => self.not_reset_seen = true,
+            _ => {}
+        }
+    }
+
+    /// Adds `h` to the sum, or moves the mean towards it (Prometheus's
+    /// incremental mean for histograms).
+    fn add(&mut self, op: AggregateOp, h: &FloatHistogram, annotations: &mut Annotations, metric: &str) {
+        self.has_histogram = true;
+        self.count += 1.0;
+        if self.value.is_none() {
+            return;
+        }
+        self.note_hint(h);
+        let current = self.value.as_ref().expect("checked above");
+        let updated = if op == AggregateOp::Avg {
+            let step = hist::sub(&hist::divided(h, self.count), &hist::divided(current, self.count));
+            step.and_then(|step| {
+                if step.reconciled {
+                    annotations.mismatched_custom_buckets("aggregation");
+                }
+                hist::add(current, &step.h)
+            })
+        } else {
+            hist::add(current, h)
+        };
+        match updated {
+            Some(c) => {
+                if c.reconciled {
+                    annotations.mismatched_custom_buckets("aggregation");
+                }
+                self.value = Some(c.h);
+            }
+            None => {
+                annotations.mixed_exponential_custom_histograms(metric);
+                self.incompatible = true;
+            }
+        }
+    }
+}
+
+/// [`reduce`] for inputs holding histograms: `sum` and `avg` combine
+/// histograms (but never histograms with floats), `count` and `group` count
+/// them, the other aggregations skip them with an info.
+fn reduce_with_histograms(
+    ev: &mut Evaluator,
+    op: AggregateOp,
+    params: Option<&[f64]>,
+    input: &[StepSeries],
+    group_of: &[usize],
+    group_labels: Vec<Labels>,
+    r: StepRange,
+) -> Result<Vec<StepSeries>> {
+    let combines = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
+    let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
+    let mut hacc: Vec<HistogramGroup> = vec![HistogramGroup::default(); group_labels.len()];
+    let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
+    let mut cursor = StepCursor::new(input.len());
+    let mut touched: Vec<usize> = Vec::new();
+    for (k, ts) in r.iter().enumerate() {
+        if k % 1024 == 1023 {
+            ev.check_limits()?;
+        }
+        let stamp = k + 1;
+        touched.clear();
+        for (i, s) in input.iter().enumerate() {
+            let Some(v) = cursor.sample_at(i, s, ts) else { continue };
+            let g = group_of[i];
+            let first = acc[g].stamp != stamp;
+            match v {
+                StepValue::Hist(h) if combines => {
+                    if first {
+                        acc[g].start(op, stamp, 0.0, s.drop_name);
+                        hacc[g] = HistogramGroup::starting_with(&h);
+                        touched.push(g);
+                    } else if !hacc[g].incompatible {
+                        acc[g].drop_name |= s.drop_name;
+                        let metric = s.labels.metric_name().unwrap_or("");
+                        hacc[g].add(op, &h, &mut ev.annotations, metric);
+                    }
+                }
+                StepValue::Hist(_) if !matches!(op, AggregateOp::Count | AggregateOp::Group) => {
+                    ev.annotations.histogram_ignored_in_aggregation(op.as_str());
+                }
+                value => {
+                    // A float, or a histogram that `count`/`group` just counts.
+                    let f = value.float().unwrap_or(0.0);
+                    if first {
+                        acc[g].start(op, stamp, f, s.drop_name);
+                        hacc[g] = HistogramGroup::default();
+                        touched.push(g);
+                    } else if !hacc[g].incompatible {
+                        acc[g].add(op, f, s.drop_name);
+                        hacc[g].count += 1.0;
+                    }
+                    hacc[g].has_float = true;
+                }
+            }
+        }
+        let q = params.map_or(0.0, |p| p[k]);
+        touched.sort_unstable();
+        for &g in &touched {
+            let hg = &mut hacc[g];
+            if combines && hg.has_histogram {
+                if hg.has_float {
+                    ev.annotations.mixed_floats_histograms_aggregation();
+                    continue;
+                }
+                if hg.incompatible {
+                    continue;
+                }
+                if hg.reset_seen && hg.not_reset_seen {
+                    ev.annotations.counter_reset_collision("aggregation");
+                }
+                let h = hg.value.take().expect("a histogram group has a value");
+                out[g].hpoints.push(HPoint { t: ts, h: Arc::new(hist::compacted(h)) });
+            } else {
+                let v = acc[g].result(op, q);
+                out[g].points.push(Point::new(ts, v));
+            }
+            out[g].drop_name = acc[g].drop_name;
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    Ok(out)
+}
+
 /// Prometheus's `quantile`: linear interpolation between the closest ranks;
 /// NaN sorts first. Sorts `values`.
 pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
@@ -257,11 +417,13 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
 
-/// A candidate of `topk`/`bottomk`/`limitk`/`limit_ratio`: input series and value.
-#[derive(Clone, Copy)]
+/// A candidate of `topk`/`bottomk`/`limitk`/`limit_ratio`: input series and
+/// value (`h` for a histogram sample, which only `limitk`/`limit_ratio` keep).
+#[derive(Clone)]
 struct Candidate {
     series: usize,
     v: f64,
+    h: Option<Arc<FloatHistogram>>,
 }
 
 /// Go's `vectorByValueHeap` order (NaN smallest) or its reverse for bottomk.
@@ -385,6 +547,8 @@ fn select_k(
     let mut out = OutputBuilder::new(r.is_instant());
     let slots: Vec<usize> = input.iter().map(|s| out.slot(&s.labels, s.drop_name)).collect();
     let mut cursor = StepCursor::new(input.len());
+    let histograms = input.iter().any(|s| !s.hpoints.is_empty());
+    let ordered = matches!(op, AggregateOp::Topk | AggregateOp::Bottomk);
     for (k, ts) in r.iter().enumerate() {
         if k % 1024 == 1023 {
             ev.check_limits()?;
@@ -399,8 +563,24 @@ fn select_k(
             _ => kk < 1,
         };
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
+            let (v, h) = if histograms {
+                match cursor.sample_at(i, s, ts) {
+                    Some(StepValue::Float(v)) => (v, None),
+                    Some(StepValue::Hist(h)) => (0.0, Some(h)),
+                    None => continue,
+                }
+            } else {
+                match cursor.value_at(i, s, ts) {
+                    Some(v) => (v, None),
+                    None => continue,
+                }
+            };
             if skip_step {
+                continue;
+            }
+            if ordered && h.is_some() {
+                // Histograms have no order.
+                ev.annotations.histogram_ignored_in_aggregation(op.as_str());
                 continue;
             }
             let g = group_of[i];
@@ -410,7 +590,7 @@ fn select_k(
                 order.push(g);
             }
             let heap = &mut heaps[g];
-            let c = Candidate { series: i, v };
+            let c = Candidate { series: i, v, h };
             match op {
                 AggregateOp::Topk | AggregateOp::Bottomk => {
                     if (heap.items.len() as i64) < kk {
@@ -450,7 +630,10 @@ fn select_k(
                 _ => {}
             }
             for c in items.iter() {
-                out.push(slots[c.series], ts, c.v)?;
+                match &c.h {
+                    Some(h) => out.push_value(slots[c.series], ts, StepValue::Hist(h.clone()))?,
+                    None => out.push(slots[c.series], ts, c.v)?,
+                };
             }
         }
     }
@@ -479,6 +662,13 @@ fn order_asc(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
+/// The `count_values` output series for a sample of `labels` with value text `value`.
+fn value_slot(out: &mut OutputBuilder, labels: &Labels, label: &str, value: &str, grouped: &Aggregate) -> usize {
+    let mut with_value = labels.clone();
+    with_value.set(label, value);
+    out.slot(&grouping_labels(&with_value, grouped), false)
+}
+
 fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val> {
     let label = match agg.param.as_deref().map(|p| &p.kind) {
         Some(ExprKind::String(s)) => s.clone(),
@@ -505,17 +695,18 @@ fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val
     for ts in r.iter() {
         counts.clear();
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
-            let key = (i, v.to_bits());
-            let slot = match slot_of.get(&key) {
-                Some(&slot) => slot,
-                None => {
-                    let mut with_value = s.labels.clone();
-                    with_value.set(&label, &format_value(v));
-                    let slot = out.slot(&grouping_labels(&with_value, &grouped), false);
-                    slot_of.insert(key, slot);
-                    slot
-                }
+            let Some(sample) = cursor.sample_at(i, s, ts) else { continue };
+            let slot = match sample {
+                StepValue::Float(v) => match slot_of.get(&(i, v.to_bits())) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = value_slot(&mut out, &s.labels, &label, &format_value(v), &grouped);
+                        slot_of.insert((i, v.to_bits()), slot);
+                        slot
+                    }
+                },
+                // Histogram values are rare here: their label is built each time.
+                StepValue::Hist(h) => value_slot(&mut out, &s.labels, &label, &h.to_string(), &grouped),
             };
             match counts.iter_mut().find(|(s, _)| *s == slot) {
                 Some((_, c)) => *c += 1.0,
@@ -555,10 +746,10 @@ mod tests {
     fn go_heap_keeps_the_k_largest() {
         let mut h = GoHeap { items: Vec::new(), reverse: false };
         for (i, v) in [5.0, 1.0, 3.0].into_iter().enumerate() {
-            h.push(Candidate { series: i, v });
+            h.push(Candidate { series: i, v, h: None });
         }
         assert_eq!(h.items[0].v, 1.0, "smallest on top");
-        h.items[0] = Candidate { series: 3, v: 4.0 };
+        h.items[0] = Candidate { series: 3, v: 4.0, h: None };
         h.fix_top();
         assert_eq!(h.items[0].v, 3.0);
     }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use promlite::promql::Expr;
 use promlite::{Batch, Db, Error, Point, QueryOptions, QueryResult};
 
+use super::nhcb;
 use super::script::Load;
 use super::series_desc::SeqValue;
 
@@ -29,8 +30,9 @@ impl Store {
         self.db = Db::open(path).expect("open test database");
     }
 
-    /// Writes the float samples of a `load` command in one batch.
-    pub fn load(&mut self, load: &Load) -> Result<usize, Error> {
+    /// Writes the samples of a `load` command (and for `load_with_nhcb` the
+    /// native histograms its classic histograms convert to) in one batch.
+    pub fn load(&mut self, load: &Load) -> Result<usize, String> {
         let mut batch = Batch::new();
         for s in &load.series {
             let points: Vec<Point> = s
@@ -45,8 +47,18 @@ impl Store {
             if !points.is_empty() {
                 batch.add_points(&s.labels, &points);
             }
+            for (i, v) in s.values.iter().enumerate() {
+                if let SeqValue::Histogram(h) = v {
+                    batch.add_histogram(&s.labels, i as i64 * load.interval, h.h.clone());
+                }
+            }
         }
-        self.db.write(&batch)
+        if load.with_nhcb {
+            for (labels, t, h) in nhcb::convert(&load.series, load.interval)? {
+                batch.add_histogram(&labels, t, h);
+            }
+        }
+        self.db.write(&batch).map_err(|e| e.to_string())
     }
 
     pub fn instant(&self, query: &str, t: i64, opts: &QueryOptions) -> Result<QueryResult, Error> {

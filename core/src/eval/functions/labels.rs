@@ -228,7 +228,7 @@ pub(crate) fn info(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val>
             // The value is the sample's own timestamp: the newest info wins a conflict.
             let points = instant_points(&s.points, None, 0, lookback, r, true);
             if !points.is_empty() {
-                infos.push(StepSeries { labels: s.labels, drop_name: false, points });
+                infos.push(StepSeries::floats(s.labels, false, points));
             }
         }
     }
