@@ -29,6 +29,8 @@ mod script;
 mod series_desc;
 #[path = "promqltest/store.rs"]
 mod store;
+#[path = "promqltest/tsdb_hints.rs"]
+mod tsdb_hints;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -670,12 +670,8 @@ fn value_slot(out: &mut OutputBuilder, labels: &Labels, label: &str, value: &str
 }
 
 fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val> {
-    let label = match agg.param.as_deref().map(|p| &p.kind) {
+    let label = match agg.param.as_deref().map(|p| &super::functions::unparen(p).kind) {
         Some(ExprKind::String(s)) => s.clone(),
-        Some(ExprKind::Paren(inner)) => match &inner.kind {
-            ExprKind::String(s) => s.clone(),
-            _ => return Err(Error::execution("count_values needs a string parameter")),
-        },
         _ => return Err(Error::execution("count_values needs a string parameter")),
     };
     if label.is_empty() || label.contains('\u{fffd}') {
@@ -706,7 +702,7 @@ fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val
                     }
                 },
                 // Histogram values are rare here: their label is built each time.
-                StepValue::Hist(h) => value_slot(&mut out, &s.labels, &label, &h.to_string(), &grouped),
+                StepValue::Hist(h) => value_slot(&mut out, &s.labels, &label, &hist::go_string(&h), &grouped),
             };
             match counts.iter_mut().find(|(s, _)| *s == slot) {
                 Some((_, c)) => *c += 1.0,

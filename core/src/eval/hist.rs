@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::engine::Evaluator;
 use super::series::{StepRange, StepSeries};
 use crate::error::Result;
-use crate::histogram::{CombineNotes, CounterResetHint, FloatHistogram, MixedSchemasError, QuantileNaNNote};
+use crate::histogram::{Bucket, CombineNotes, CounterResetHint, FloatHistogram, MixedSchemasError, QuantileNaNNote};
 use crate::model::{is_stale_nan, HPoint, Labels};
 use crate::value::Series;
 
@@ -96,6 +96,24 @@ pub(crate) fn copy_to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram 
 /// Whether two histograms are equal as PromQL's `==` compares them.
 pub(crate) fn equals(a: &FloatHistogram, b: &FloatHistogram) -> bool {
     a.equals(b)
+}
+
+/// Go's `FloatHistogram.String()`, e.g. `{count:4, sum:5, [-2,-1):1,
+/// [-0.001,0.001]:2, (1,2]:1}`: the populated buckets in ascending order with
+/// their bounds (`count_values` writes histograms this way).
+pub(crate) fn go_string(h: &FloatHistogram) -> String {
+    use super::annotations::go_g;
+    let mut out = format!("{{count:{}, sum:{}", go_g(h.count), go_g(h.sum));
+    let negative: Vec<Bucket> = h.negative_buckets_iter().filter(|b| b.count != 0.0).collect();
+    let zero = (h.zero_count != 0.0).then(|| h.zero_bucket());
+    let positive = h.positive_buckets_iter().filter(|b| b.count != 0.0);
+    for b in negative.into_iter().rev().chain(zero).chain(positive) {
+        let open = if b.lower_inclusive { '[' } else { '(' };
+        let close = if b.upper_inclusive { ']' } else { ')' };
+        out.push_str(&format!(", {open}{},{}{close}:{}", go_g(b.lower), go_g(b.upper), go_g(b.count)));
+    }
+    out.push('}');
+    out
 }
 
 /// What `histogram_quantile` says about a native histogram with NaN observations.

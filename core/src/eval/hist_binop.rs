@@ -135,139 +135,134 @@ pub(crate) fn histogram_scalar_binop(
 // ---------------------------------------------------------------------------
 // Trim operators
 
-/// `h </ rhs` (`upper`: drop observations above `rhs`) or `h >/ rhs` (drop
-/// those below): buckets on the wrong side are emptied, the bucket holding
-/// `rhs` keeps the interpolated share (linear for custom buckets and the
-/// zero bucket, exponential otherwise), and the sum loses the removed
-/// observations at their buckets' midpoints.
+/// `h </ rhs` (`upper`: keep the observations at or below `rhs`) or
+/// `h >/ rhs` (keep those at or above it). A bucket holding `rhs` keeps the
+/// interpolated share of its count (logarithmically for exponential
+/// buckets, linearly for custom ones and the zero bucket). When anything
+/// was cut, the sum is re-estimated from what is kept, each kept part at the
+/// midpoint of its range (geometric for exponential buckets); when nothing
+/// was cut, the histogram is returned unchanged.
 pub(crate) fn trim(h: &FloatHistogram, rhs: f64, upper: bool) -> FloatHistogram {
+    let custom = h.uses_custom_buckets();
     let mut t = h.clone();
-    let custom = t.uses_custom_buckets();
-    let mut kept_count = 0.0;
-    let mut removed_sum = 0.0;
-    let (mut has_positive, mut has_negative) = (false, false);
-    let positive: Vec<Bucket> = t.positive_buckets_iter().collect();
-    for (i, b) in positive.iter().enumerate() {
-        if b.count == 0.0 {
-            continue;
+    let mut changed = false;
+    let (mut count, mut sum) = (0.0, 0.0);
+    let mut keep = |b: &Bucket, slot: &mut f64, linear: bool| {
+        let (kept, at) = trim_bucket(b, rhs, upper, linear);
+        if kept != b.count {
+            changed = true;
+            *slot = kept;
         }
-        if custom {
-            if b.upper <= 0.0 {
-                has_negative = true;
-            } else {
-                has_negative |= b.lower < 0.0;
-                has_positive = true;
-            }
-        } else {
-            has_positive = true;
+        count += kept;
+        if kept != 0.0 {
+            sum += kept * at;
         }
-        let (keep, midpoint) = bucket_trim(b, rhs, upper, true, custom);
-        let (whole, none) = if upper { (b.upper <= rhs, b.lower >= rhs) } else { (b.lower >= rhs, b.upper <= rhs) };
-        if whole {
-            kept_count += b.count;
-        } else if !none {
-            removed_sum += (b.count - keep) * midpoint;
-            kept_count += keep;
-            t.positive_buckets[i] = keep;
-        } else {
-            let midpoint = if custom { midpoint } else { (b.lower * b.upper).sqrt() };
-            removed_sum += b.count * midpoint;
-            t.positive_buckets[i] = 0.0;
-        }
+    };
+    let positive: Vec<Bucket> = h.positive_buckets_iter().collect();
+    for (b, slot) in positive.iter().zip(t.positive_buckets.iter_mut()) {
+        keep(b, slot, custom);
     }
-    let negative: Vec<Bucket> = t.negative_buckets_iter().collect();
-    for (i, b) in negative.iter().enumerate() {
-        if b.count == 0.0 {
-            continue;
-        }
-        has_negative = true;
-        let (keep, midpoint) = bucket_trim(b, rhs, upper, false, custom);
-        let (whole, none) = if upper { (b.upper <= rhs, b.lower >= rhs) } else { (b.lower >= rhs, b.upper <= rhs) };
-        if whole {
-            kept_count += b.count;
-        } else if !none {
-            removed_sum += (b.count - keep) * midpoint;
-            kept_count += keep;
-            t.negative_buckets[i] = keep;
-        } else {
-            // As in Prometheus, the product of two negative bounds: a positive midpoint.
-            removed_sum += b.count * (b.lower * b.upper).sqrt();
-            t.negative_buckets[i] = 0.0;
-        }
+    let negative: Vec<Bucket> = h.negative_buckets_iter().collect();
+    for (b, slot) in negative.iter().zip(t.negative_buckets.iter_mut()) {
+        keep(b, slot, custom);
     }
-    if t.zero_count > 0.0 {
-        let below = split_count(&t.zero_bucket(), rhs, true, true);
-        let keep = if upper { below } else { t.zero_count - below };
-        t.zero_count = keep;
-        kept_count += keep;
+    if h.zero_count != 0.0 {
+        // The zero bucket lies on the side of zero where the other buckets
+        // are, when they are all on one side.
+        let has_positive = h.positive_buckets.iter().any(|&c| c != 0.0);
+        let has_negative = h.negative_buckets.iter().any(|&c| c != 0.0);
+        let lower = if has_positive && !has_negative { 0.0 } else { -h.zero_threshold };
+        let upper_bound = if has_negative && !has_positive { 0.0 } else { h.zero_threshold };
+        let zero = Bucket { lower, upper: upper_bound, count: h.zero_count, ..h.zero_bucket() };
+        let mut zero_count = h.zero_count;
+        keep(&zero, &mut zero_count, true);
+        t.zero_count = zero_count;
     }
-    let mut sum = 0.0;
-    // With no observations left the sum is zero; otherwise it cannot change sign
-    // to a side that holds no observations.
-    if kept_count != 0.0 {
-        sum = h.sum - removed_sum;
-        if !has_negative && sum < 0.0 {
-            sum = 0.0;
-        }
-        if !has_positive && sum > 0.0 {
-            sum = 0.0;
-        }
+    if !changed {
+        return h.clone();
     }
-    t.count = kept_count;
+    t.count = count;
     t.sum = sum;
     hist::compacted(t)
 }
 
-/// The count a bucket keeps when trimmed at `rhs`, and the midpoint at which
-/// its removed observations are taken out of the sum.
-fn bucket_trim(b: &Bucket, rhs: f64, upper: bool, positive: bool, custom: bool) -> (f64, f64) {
-    if b.lower == f64::NEG_INFINITY || b.upper == f64::INFINITY {
-        return infinite_bucket_trim(b, rhs, upper);
+/// The count a bucket keeps when trimmed at `rhs`, and the value its kept
+/// observations are assumed to have.
+fn trim_bucket(b: &Bucket, rhs: f64, upper: bool, linear: bool) -> (f64, f64) {
+    let (lo, hi, count) = (b.lower, b.upper, b.count);
+    if count == 0.0 {
+        return (0.0, 0.0);
     }
-    let below = split_count(b, rhs, positive, custom);
-    if upper {
-        (below, midpoint(b, b.lower.abs() * rhs.abs(), custom, positive))
-    } else {
-        (b.count - below, midpoint(b, rhs.abs() * b.upper.abs(), custom, positive))
+    let nothing = (0.0, 0.0);
+    match (lo == f64::NEG_INFINITY, hi == f64::INFINITY) {
+        // The only custom bucket: its observations could be anywhere.
+        (true, true) => {
+            let keep_all = if upper { rhs == f64::INFINITY } else { rhs == f64::NEG_INFINITY };
+            if keep_all {
+                (count, 0.0)
+            } else {
+                nothing
+            }
+        }
+        // The first custom bucket, with a positive bound: taken to start at zero.
+        (true, false) if hi > 0.0 => {
+            if upper {
+                match rhs {
+                    r if r >= hi => (count, hi / 2.0),
+                    r if r <= 0.0 => nothing,
+                    r => (count * r / hi, r / 2.0),
+                }
+            } else {
+                match rhs {
+                    r if r == f64::NEG_INFINITY || r == 0.0 => (count, hi / 2.0),
+                    // Below zero the bucket's extent is unknown.
+                    r if r < 0.0 => nothing,
+                    r if r >= hi => nothing,
+                    r => (count * (1.0 - r / hi), (r + hi) / 2.0),
+                }
+            }
+        }
+        // The first custom bucket, reaching down to -Inf: kept whole or not at all.
+        (true, false) => {
+            if upper {
+                match rhs {
+                    r if r == f64::NEG_INFINITY => nothing,
+                    r if r >= hi => (count, hi),
+                    r => (count, r),
+                }
+            } else if rhs == f64::NEG_INFINITY {
+                (count, hi)
+            } else {
+                nothing
+            }
+        }
+        // The last custom bucket, reaching up to +Inf.
+        (false, true) => {
+            if upper {
+                if rhs == f64::INFINITY {
+                    (count, lo)
+                } else {
+                    nothing
+                }
+            } else {
+                match rhs {
+                    r if r <= lo => (count, lo),
+                    r if r == f64::INFINITY => nothing,
+                    r => (count, r),
+                }
+            }
+        }
+        (false, false) => {
+            let below = split_count(b, rhs, linear);
+            let (kept, from, to) = if upper { (below, lo, rhs.min(hi)) } else { (count - below, rhs.max(lo), hi) };
+            (kept, midpoint(from, to, linear))
+        }
     }
 }
 
-/// [`bucket_trim`] for a bucket reaching to -Inf or +Inf, whose
-/// distribution is unknown: kept or removed whole, except that a custom
-/// first bucket with a positive upper bound is taken to start at zero.
-fn infinite_bucket_trim(b: &Bucket, rhs: f64, upper: bool) -> (f64, f64) {
-    if b.lower == f64::NEG_INFINITY {
-        let from_zero = rhs >= 0.0 && b.upper > rhs && b.upper != f64::INFINITY;
-        if upper {
-            if rhs >= b.upper {
-                return (b.count, 0.0);
-            }
-            if from_zero {
-                return (b.count * rhs / b.upper, (rhs + b.upper) / 2.0);
-            }
-            return (0.0, b.upper);
-        }
-        if rhs <= b.lower {
-            return (b.count, 0.0);
-        }
-        if from_zero {
-            return (b.count * (1.0 - rhs / b.upper), rhs / 2.0);
-        }
-        return (0.0, b.upper);
-    }
-    // Upper bound +Inf.
-    if upper {
-        return (0.0, b.lower);
-    }
-    if rhs <= b.lower {
-        return (b.count, 0.0);
-    }
-    (0.0, b.lower)
-}
-
-/// The part of a bucket's count at or below `rhs`: linear interpolation
-/// for custom and zero buckets, logarithmic for exponential ones.
-fn split_count(b: &Bucket, rhs: f64, positive: bool, linear: bool) -> f64 {
+/// The part of a (finite) bucket's count at or below `rhs`: linear
+/// interpolation, or logarithmic for exponential buckets.
+fn split_count(b: &Bucket, rhs: f64, linear: bool) -> f64 {
     if rhs <= b.lower {
         return 0.0;
     }
@@ -278,21 +273,19 @@ fn split_count(b: &Bucket, rhs: f64, positive: bool, linear: bool) -> f64 {
         (rhs - b.lower) / (b.upper - b.lower)
     } else {
         let (log_lower, log_upper, log_v) = (b.lower.abs().log2(), b.upper.abs().log2(), rhs.abs().log2());
-        if positive {
-            (log_v - log_lower) / (log_upper - log_lower)
-        } else {
-            1.0 - (log_v - log_upper) / (log_lower - log_upper)
-        }
+        (log_v - log_lower) / (log_upper - log_lower)
     };
     b.count * fraction
 }
 
-fn midpoint(b: &Bucket, product: f64, linear: bool, positive: bool) -> f64 {
+/// The midpoint of `[from, to]`: arithmetic, or geometric for exponential
+/// buckets (which never straddle zero).
+fn midpoint(from: f64, to: f64, linear: bool) -> f64 {
     if linear {
-        (b.lower + b.upper) / 2.0
-    } else if positive {
-        product.sqrt()
+        (from + to) / 2.0
+    } else if from < 0.0 {
+        -(from * to).sqrt()
     } else {
-        -product.sqrt()
+        (from * to).sqrt()
     }
 }

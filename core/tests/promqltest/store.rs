@@ -8,6 +8,7 @@ use promlite::{Batch, Db, Error, Point, QueryOptions, QueryResult};
 use super::nhcb;
 use super::script::Load;
 use super::series_desc::SeqValue;
+use super::tsdb_hints::Hints;
 
 /// A promlite database in a scratch directory; `clear` starts a new file.
 pub struct Store {
@@ -15,12 +16,19 @@ pub struct Store {
     name: String,
     generation: usize,
     db: Db,
+    hints: Hints,
 }
 
 impl Store {
     pub fn open(dir: &Path, name: &str) -> Store {
         let path = dir.join(format!("{name}.0.db"));
-        Store { dir: dir.to_path_buf(), name: name.to_string(), generation: 0, db: Db::open(path).expect("open test database") }
+        Store {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            generation: 0,
+            db: Db::open(path).expect("open test database"),
+            hints: Hints::default(),
+        }
     }
 
     /// Wipes all data (a fresh database file).
@@ -28,6 +36,7 @@ impl Store {
         self.generation += 1;
         let path = self.dir.join(format!("{}.{}.db", self.name, self.generation));
         self.db = Db::open(path).expect("open test database");
+        self.hints = Hints::default();
     }
 
     /// Writes the samples of a `load` command (and for `load_with_nhcb` the
@@ -48,13 +57,20 @@ impl Store {
                 batch.add_points(&s.labels, &points);
             }
             for (i, v) in s.values.iter().enumerate() {
-                if let SeqValue::Histogram(h) = v {
-                    batch.add_histogram(&s.labels, i as i64 * load.interval, h.h.clone());
+                match v {
+                    SeqValue::Float(_) => self.hints.float(&s.labels),
+                    SeqValue::Histogram(h) => {
+                        let mut h = h.h.clone();
+                        self.hints.histogram(&s.labels, &mut h);
+                        batch.add_histogram(&s.labels, i as i64 * load.interval, h);
+                    }
+                    SeqValue::Omitted => {}
                 }
             }
         }
         if load.with_nhcb {
-            for (labels, t, h) in nhcb::convert(&load.series, load.interval)? {
+            for (labels, t, mut h) in nhcb::convert(&load.series, load.interval)? {
+                self.hints.histogram(&labels, &mut h);
                 batch.add_histogram(&labels, t, h);
             }
         }

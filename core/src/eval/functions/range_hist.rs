@@ -348,28 +348,20 @@ pub(crate) fn resets(w: &Window, _: &mut HistContext) -> Output {
     .map(StepValue::Float))
 }
 
-/// How many consecutive sample pairs of the window satisfy `counts`. With
-/// `anchored`, the floats start at the last one at or before the window
-/// start (none at all when no float is inside the window), as in Prometheus.
+/// How many consecutive sample pairs of the window (floats and histograms
+/// in time order) satisfy `counts`. With `anchored`, counting starts at the
+/// last sample at or before the window start, and there is no value unless
+/// a sample lies inside the window.
 fn count_transitions(w: &Window, counts: impl Fn(&StepValue, &StepValue) -> bool) -> Option<f64> {
-    let floats = if w.anchored {
-        let pts = w.points;
-        if pts.last().is_none_or(|p| p.t <= w.start) {
+    let samples: Vec<(i64, StepValue)> = merge_samples(w.points, w.hpoints).collect();
+    let first = if w.anchored {
+        if samples.last().is_none_or(|(t, _)| *t <= w.start) {
             return None;
         }
-        &pts[pts[..pts.len() - 1].partition_point(|p| p.t <= w.start).saturating_sub(1)..]
+        samples.partition_point(|(t, _)| *t <= w.start).saturating_sub(1)
     } else {
-        w.points
+        0
     };
-    let mut n = 0;
-    let mut prev: Option<StepValue> = None;
-    for (_, v) in merge_samples(floats, w.hpoints) {
-        if let Some(p) = &prev {
-            if counts(p, &v) {
-                n += 1;
-            }
-        }
-        prev = Some(v);
-    }
+    let n = samples[first..].windows(2).filter(|pair| counts(&pair[0].1, &pair[1].1)).count();
     Some(n as f64)
 }
