@@ -8,11 +8,11 @@ use rustc_hash::FxHashMap;
 
 use super::annotations::{go_g, Annotations};
 use super::engine::Evaluator;
-use super::hist;
+use super::hist::{self, HistogramSum};
 use super::output::OutputBuilder;
 use super::series::{go_quote, keep_labels, StepCursor, StepRange, StepSeries, StepValue, Val};
 use crate::error::{Error, Result};
-use crate::histogram::{CounterResetHint, FloatHistogram};
+use crate::histogram::FloatHistogram;
 use crate::model::{HPoint, Labels, Point, METRIC_NAME};
 use crate::promql::{Aggregate, AggregateOp, ExprKind};
 use crate::value::format_value;
@@ -241,66 +241,29 @@ fn reduce(
 }
 
 /// Histogram state of one `sum`/`avg` group at one step.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct HistogramGroup {
-    /// The sum (or mean) so far; `None` while the group holds floats only.
-    value: Option<FloatHistogram>,
-    count: f64,
+    /// The running sum (or mean); `None` while the group holds floats only.
+    value: Option<HistogramSum>,
     has_float: bool,
     has_histogram: bool,
     /// Histograms that cannot be combined were met: no result.
     incompatible: bool,
-    reset_seen: bool,
-    not_reset_seen: bool,
 }
 
 impl HistogramGroup {
-    fn starting_with(h: &FloatHistogram) -> Self {
-        let mut g = HistogramGroup { value: Some(h.clone()), count: 1.0, has_histogram: true, ..Default::default() };
-        g.note_hint(h);
-        g
+    fn starting_with(h: &FloatHistogram, op: AggregateOp) -> Self {
+        HistogramGroup { value: Some(HistogramSum::new(h, op == AggregateOp::Avg)), has_histogram: true, ..Default::default() }
     }
 
-    fn note_hint(&mut self, h: &FloatHistogram) {
-        match h.counter_reset_hint {
-            CounterResetHint::CounterReset => self.reset_seen = true,
-            CounterResetHint::NotCounterReset => self.not_reset_seen = true,
-            _ => {}
-        }
-    }
-
-    /// Adds `h` to the sum, or moves the mean towards it (Prometheus's
-    /// incremental mean for histograms).
-    fn add(&mut self, op: AggregateOp, h: &FloatHistogram, annotations: &mut Annotations, metric: &str) {
+    /// Adds `h` to the sum (or mean).
+    fn add(&mut self, h: &FloatHistogram, annotations: &mut Annotations, metric: &str) {
         self.has_histogram = true;
-        self.count += 1.0;
-        if self.value.is_none() {
-            return;
-        }
-        self.note_hint(h);
-        let current = self.value.as_ref().expect("checked above");
-        let updated = if op == AggregateOp::Avg {
-            let step = hist::sub(&hist::divided(h, self.count), &hist::divided(current, self.count));
-            step.and_then(|step| {
-                if step.reconciled {
-                    annotations.mismatched_custom_buckets("aggregation");
-                }
-                hist::add(current, &step.h)
-            })
-        } else {
-            hist::add(current, h)
-        };
-        match updated {
-            Some(c) => {
-                if c.reconciled {
-                    annotations.mismatched_custom_buckets("aggregation");
-                }
-                self.value = Some(c.h);
-            }
-            None => {
-                annotations.mixed_exponential_custom_histograms(metric);
-                self.incompatible = true;
-            }
+        // A group that started with floats is mixed: nothing to add to.
+        let Some(sum) = &mut self.value else { return };
+        if !sum.add(h) {
+            annotations.mixed_exponential_custom_histograms(metric);
+            self.incompatible = true;
         }
     }
 }
@@ -319,7 +282,7 @@ fn reduce_with_histograms(
 ) -> Result<Vec<StepSeries>> {
     let combines = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
     let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
-    let mut hacc: Vec<HistogramGroup> = vec![HistogramGroup::default(); group_labels.len()];
+    let mut hacc: Vec<HistogramGroup> = (0..group_labels.len()).map(|_| HistogramGroup::default()).collect();
     let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
     let mut cursor = StepCursor::new(input.len());
     let mut touched: Vec<usize> = Vec::new();
@@ -337,12 +300,12 @@ fn reduce_with_histograms(
                 StepValue::Hist(h) if combines => {
                     if first {
                         acc[g].start(op, stamp, 0.0, s.drop_name);
-                        hacc[g] = HistogramGroup::starting_with(&h);
+                        hacc[g] = HistogramGroup::starting_with(&h, op);
                         touched.push(g);
                     } else if !hacc[g].incompatible {
                         acc[g].drop_name |= s.drop_name;
                         let metric = s.labels.metric_name().unwrap_or("");
-                        hacc[g].add(op, &h, &mut ev.annotations, metric);
+                        hacc[g].add(&h, &mut ev.annotations, metric);
                     }
                 }
                 StepValue::Hist(_) if !matches!(op, AggregateOp::Count | AggregateOp::Group) => {
@@ -357,7 +320,6 @@ fn reduce_with_histograms(
                         touched.push(g);
                     } else if !hacc[g].incompatible {
                         acc[g].add(op, f, s.drop_name);
-                        hacc[g].count += 1.0;
                     }
                     hacc[g].has_float = true;
                 }
@@ -375,11 +337,14 @@ fn reduce_with_histograms(
                 if hg.incompatible {
                     continue;
                 }
-                if hg.reset_seen && hg.not_reset_seen {
+                let sum = hg.value.take().expect("a histogram group has a value");
+                if sum.counter_reset_collision() {
                     ev.annotations.counter_reset_collision("aggregation");
                 }
-                let h = hg.value.take().expect("a histogram group has a value");
-                out[g].hpoints.push(HPoint { t: ts, h: Arc::new(hist::compacted(h)) });
+                if sum.reconciled() {
+                    ev.annotations.mismatched_custom_buckets("aggregation");
+                }
+                out[g].hpoints.push(HPoint { t: ts, h: Arc::new(sum.finish()) });
             } else {
                 let v = acc[g].result(op, q);
                 out[g].points.push(Point::new(ts, v));

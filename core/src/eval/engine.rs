@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::annotations::Annotations;
 use super::durations::DurationContext;
-use super::hist;
+use super::{hist, hist_stats};
 use super::series::{drop_metadata, StepRange, StepSeries, Val};
 use super::{aggregate, binary, functions, Querier, QueryOptions};
 use crate::error::{Error, Result};
@@ -31,6 +31,8 @@ pub(crate) struct Evaluator<'a> {
     pub annotations: Annotations,
     /// The query text, when known, for messages that quote it.
     pub query: Option<&'a str>,
+    /// Selectors read in histogram-stats form (see `hist_stats`), by address.
+    pub stats_selectors: std::collections::HashSet<usize>,
 }
 
 /// Where the window `(ref - range, ref]` of a range-vector argument sits at each step.
@@ -67,6 +69,7 @@ impl<'a> Evaluator<'a> {
             samples: 0,
             annotations: Annotations::default(),
             query: None,
+            stats_selectors: Default::default(),
         }
     }
 
@@ -269,6 +272,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether `sel` is read in histogram-stats form.
+    fn stats_only(&self, sel: &VectorSelector) -> bool {
+        !self.stats_selectors.is_empty() && self.stats_selectors.contains(&(sel as *const VectorSelector as usize))
+    }
+
     /// Evaluates a vector selector at every step. With `sample_times`, the
     /// values are the timestamps (in seconds) of the samples found, for `timestamp()`.
     pub fn vector_selector(&mut self, sel: &VectorSelector, r: StepRange, sample_times: bool) -> Result<Vec<StepSeries>> {
@@ -279,7 +287,9 @@ impl<'a> Evaluator<'a> {
         let smoothed = sel.modifier == Some(crate::promql::RangeModifier::Smoothed);
         let maxt = if smoothed { max_ref + lookback } else { max_ref };
         let mut out = Vec::new();
+        let stats = self.stats_only(sel);
         self.stream(&sel.matchers, min_ref - lookback + 1, maxt, &mut |ev, s| {
+            let s = if stats && !s.histograms.is_empty() { hist_stats::stats_only(s) } else { s };
             let mut series = if !s.histograms.is_empty() {
                 if smoothed {
                     hist::smoothed_samples(ev, &s, at, offset, lookback, r)?
@@ -342,7 +352,9 @@ impl<'a> Evaluator<'a> {
         let extra_back = if spec.anchored || spec.smoothed { lookback } else { 0 };
         let extra_forward = if spec.smoothed { lookback } else { 0 };
         let (mint, maxt) = (min_ref - spec.range - extra_back + 1, max_ref + extra_forward);
+        let stats = self.stats_only(sel);
         self.stream(&sel.matchers, mint, maxt, &mut |ev, s| {
+            let s = if stats && !s.histograms.is_empty() { hist_stats::stats_only(s) } else { s };
             let points: Vec<Point> = s.points.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
             let hpoints: Vec<HPoint> = s.histograms.into_iter().filter(|p| !hist::is_stale(&p.h)).collect();
             if points.is_empty() && hpoints.is_empty() {

@@ -13,6 +13,7 @@ mod engine;
 mod functions;
 mod hist;
 mod hist_binop;
+mod hist_stats;
 mod output;
 mod series;
 #[cfg(test)]
@@ -170,6 +171,7 @@ fn run(
     let instant = step == 0 && start == end;
     let mut ev = Evaluator::new(q, opts, start, end, step);
     ev.query = text;
+    ev.stats_selectors = hist_stats::stats_selectors(expr);
     let range = StepRange::new(start, end, if instant { 1 } else { step });
     // Every step holds at least one value; refuse ranges that could not fit.
     if range.len() > opts.max_samples {
