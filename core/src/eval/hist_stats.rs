@@ -3,8 +3,8 @@
 //! with just their count and sum. Prometheus does this to save work, but it
 //! shows in results: such histograms carry counter-reset hints worked out
 //! while reading (an unknown hint becomes "reset" or "not_reset" by
-//! comparison with the previous sample read), and they no longer have a
-//! bucket layout that could clash.
+//! comparison with the previous sample read), and no bucket layout beyond
+//! their schema.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -77,7 +77,14 @@ pub(crate) fn stats_only(mut s: Series) -> Series {
             (CounterResetHint::Unknown, Some(_)) => CounterResetHint::NotCounterReset,
             (hint, _) => hint,
         };
-        let stats = FloatHistogram { counter_reset_hint: hint, count: full.count, sum: full.sum, ..FloatHistogram::default() };
+        // The schema stays, so exponential and custom buckets still do not mix.
+        let stats = FloatHistogram {
+            counter_reset_hint: hint,
+            schema: full.schema,
+            count: full.count,
+            sum: full.sum,
+            ..FloatHistogram::default()
+        };
         hp.h = Arc::new(stats);
         previous = Some(full);
     }
