@@ -333,3 +333,40 @@ pub(crate) fn smoothed_samples(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(text: &str) -> FloatHistogram {
+        FloatHistogram::parse_test_notation(text).unwrap()
+    }
+
+    #[test]
+    fn go_string_lists_populated_buckets_in_order() {
+        let x = h("{{schema:0 count:20 sum:10 z_bucket:2 z_bucket_w:0.001 buckets:[1 2] n_buckets:[1 2]}}");
+        assert_eq!(go_string(&x), "{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}");
+    }
+
+    #[test]
+    fn running_sums_compensate_and_means_survive_overflow() {
+        let mut sum = HistogramSum::new(&h("{{count:1 sum:1e100}}"), false);
+        assert!(sum.add(&h("{{count:1 sum:1}}")));
+        assert!(sum.add(&h("{{count:1 sum:-1e100}}")));
+        assert_eq!(sum.finish().sum, 1.0, "Kahan keeps the small term");
+        let mut mean = HistogramSum::new(&h("{{count:2 sum:1e308}}"), true);
+        assert!(mean.add(&h("{{count:4 sum:1e308}}")));
+        let m = mean.finish();
+        assert_eq!((m.count, m.sum), (3.0, 1e308), "an incremental mean once the sum overflows");
+        let mut mixed = HistogramSum::new(&h("{{count:1}}"), false);
+        assert!(!mixed.add(&h("{{schema:-53 count:1 custom_values:[1] buckets:[1]}}")));
+    }
+
+    #[test]
+    fn counter_interpolation_restarts_from_zero_after_a_reset() {
+        let a = HPoint::new(0, h("{{count:10 buckets:[10]}}"));
+        let b = HPoint::new(10, h("{{count:2 buckets:[2]}}"));
+        assert_eq!(interpolate(&a, &b, 5, true).unwrap().count, 1.0);
+        assert_eq!(interpolate(&a, &b, 5, false).unwrap().count, 6.0);
+    }
+}

@@ -289,3 +289,51 @@ fn midpoint(from: f64, to: f64, linear: bool) -> f64 {
         (from * to).sqrt()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(text: &str) -> FloatHistogram {
+        FloatHistogram::parse_test_notation(text).unwrap()
+    }
+
+    #[test]
+    fn custom_buckets_trim_linearly_and_open_ended_buckets_whole() {
+        let cbh = h("{{schema:-53 sum:172.5 count:15 custom_values:[5 10 15 20] buckets:[1 6 4 3 1]}}");
+        // The first bucket (-Inf, 5] counts as [0, 5]; (10, 15] is cut at 13.
+        let t = trim(&cbh, 13.0, true);
+        assert_eq!(t.positive_buckets, vec![1.0, 6.0, 2.4]);
+        assert!((t.sum - (2.5 + 6.0 * 7.5 + 2.4 * 11.5)).abs() < 1e-9);
+        // The +Inf bucket goes as soon as an upper trim is finite.
+        assert_eq!(trim(&cbh, 50.0, true).count, 14.0);
+        // A lower trim inside it keeps it whole, at the cut.
+        let t = trim(&cbh, 30.0, false);
+        assert_eq!((t.count, t.sum), (1.0, 30.0));
+        assert_eq!(trim(&cbh, f64::NEG_INFINITY, false), cbh, "nothing cut: unchanged");
+    }
+
+    #[test]
+    fn zero_bucket_leans_to_the_side_of_the_other_buckets() {
+        let positive = h("{{schema:0 sum:8 count:12 z_bucket:2 z_bucket_w:0.5 buckets:[10]}}");
+        assert_eq!(trim(&positive, 0.0, false).count, 12.0, "[0, 0.5] lies above 0");
+        let t = trim(&positive, 0.1, false);
+        assert!((t.zero_count - 1.6).abs() < 1e-12);
+        let only_zero = h("{{schema:0 count:5 z_bucket:5 z_bucket_w:0.1}}");
+        let t = trim(&only_zero, 0.05, false);
+        assert!((t.count - 1.25).abs() < 1e-12 && (t.sum - 1.25 * 0.075).abs() < 1e-12);
+    }
+
+    #[test]
+    fn binop_notes_name_the_operand_types() {
+        let hist = StepValue::Hist(Arc::new(h("{{count:1}}")));
+        let mut note = None;
+        assert!(hist_binop(BinaryOp::Pow, &StepValue::Float(2.0), &hist, &mut note).is_none());
+        assert_eq!(note, Some(StepNote::IncompatibleTypes("float", "histogram")));
+        let custom = StepValue::Hist(Arc::new(h("{{schema:-53 count:1 custom_values:[1] buckets:[1]}}")));
+        assert!(hist_binop(BinaryOp::Add, &hist, &custom, &mut note).is_none());
+        assert_eq!(note, Some(StepNote::IncompatibleLayout));
+        let (v, keep) = hist_binop(BinaryOp::Lss, &StepValue::Float(1.0), &StepValue::Float(2.0), &mut note).unwrap();
+        assert_eq!((v, keep), (StepValue::Float(1.0), true));
+    }
+}

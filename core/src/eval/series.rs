@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn cursor_reads_each_point_once_in_step_order() {
-        let s = StepSeries { labels: Labels::new(), drop_name: false, points: vec![Point::new(0, 1.0), Point::new(20, 3.0)] };
+        let s = StepSeries::floats(Labels::new(), false, vec![Point::new(0, 1.0), Point::new(20, 3.0)]);
         let mut c = StepCursor::new(1);
         assert_eq!(c.value_at(0, &s, 0), Some(1.0));
         assert_eq!(c.value_at(0, &s, 10), None);
