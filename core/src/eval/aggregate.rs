@@ -122,7 +122,6 @@ pub(crate) fn kahan_add(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 /// Running state of one group at one step.
 #[derive(Clone, Default)]
 struct Accumulator {
-    stamp: usize,
     value: f64,
     mean: f64,
     kahan_c: f64,
@@ -133,8 +132,7 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn start(&mut self, op: AggregateOp, stamp: usize, v: f64, drop_name: bool) {
-        self.stamp = stamp;
+    fn start(&mut self, op: AggregateOp, v: f64, drop_name: bool) {
         self.value = v;
         self.mean = v;
         self.kahan_c = 0.0;
@@ -198,16 +196,31 @@ impl Accumulator {
     }
 }
 
-fn reduce(
-    ev: &Evaluator,
-    op: AggregateOp,
-    params: Option<&[f64]>,
+/// How an aggregation folds the samples of each group at one step (see [`fold_steps`]).
+trait GroupFold {
+    /// The sample read from the input: `f64` on the float-only fast path.
+    type Sample;
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<Self::Sample>;
+    /// The first sample of group `g` at this step; false if it was skipped
+    /// (the group then has no value yet).
+    fn start(&mut self, g: usize, s: &StepSeries, v: Self::Sample, annotations: &mut Annotations) -> bool;
+    /// A further sample of group `g` at this step.
+    fn add(&mut self, g: usize, s: &StepSeries, v: Self::Sample, annotations: &mut Annotations);
+    /// Writes group `g`'s value for step `k` (at `ts`) into `out`, if it has one.
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, annotations: &mut Annotations);
+}
+
+/// Walks the steps: every input series' sample goes to its group, then
+/// every group that received one emits its value.
+fn fold_steps<F: GroupFold>(
+    ev: &mut Evaluator,
+    fold: &mut F,
     input: &[StepSeries],
     group_of: &[usize],
     group_labels: Vec<Labels>,
     r: StepRange,
 ) -> Result<Vec<StepSeries>> {
-    let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
+    let mut started = vec![0usize; group_labels.len()];
     let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
     let mut cursor = StepCursor::new(input.len());
     let mut touched: Vec<usize> = Vec::new();
@@ -218,26 +231,70 @@ fn reduce(
         let stamp = k + 1;
         touched.clear();
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
+            let Some(v) = F::read(&mut cursor, i, s, ts) else { continue };
             let g = group_of[i];
-            let a = &mut acc[g];
-            if a.stamp != stamp {
-                a.start(op, stamp, v, s.drop_name);
-                touched.push(g);
+            if started[g] != stamp {
+                if fold.start(g, s, v, &mut ev.annotations) {
+                    started[g] = stamp;
+                    touched.push(g);
+                }
             } else {
-                a.add(op, v, s.drop_name);
+                fold.add(g, s, v, &mut ev.annotations);
             }
         }
-        let q = params.map_or(0.0, |p| p[k]);
         touched.sort_unstable();
         for &g in &touched {
-            let v = acc[g].result(op, q);
-            out[g].points.push(Point::new(ts, v));
-            out[g].drop_name = acc[g].drop_name;
+            fold.emit(g, k, ts, &mut out[g], &mut ev.annotations);
         }
     }
-    out.retain(|s| !s.points.is_empty());
+    out.retain(|s| !s.is_empty());
     Ok(out)
+}
+
+/// Float aggregation: one [`Accumulator`] per group.
+struct FloatFold<'p> {
+    op: AggregateOp,
+    params: Option<&'p [f64]>,
+    acc: Vec<Accumulator>,
+}
+
+impl GroupFold for FloatFold<'_> {
+    type Sample = f64;
+
+    #[inline]
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<f64> {
+        cursor.value_at(i, s, ts)
+    }
+
+    #[inline]
+    fn start(&mut self, g: usize, s: &StepSeries, v: f64, _: &mut Annotations) -> bool {
+        self.acc[g].start(self.op, v, s.drop_name);
+        true
+    }
+
+    #[inline]
+    fn add(&mut self, g: usize, s: &StepSeries, v: f64, _: &mut Annotations) {
+        self.acc[g].add(self.op, v, s.drop_name);
+    }
+
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, _: &mut Annotations) {
+        let q = self.params.map_or(0.0, |p| p[k]);
+        out.points.push(Point::new(ts, self.acc[g].result(self.op, q)));
+        out.drop_name = self.acc[g].drop_name;
+    }
+}
+
+fn reduce(
+    ev: &mut Evaluator,
+    op: AggregateOp,
+    params: Option<&[f64]>,
+    input: &[StepSeries],
+    group_of: &[usize],
+    group_labels: Vec<Labels>,
+    r: StepRange,
+) -> Result<Vec<StepSeries>> {
+    let mut fold = FloatFold { op, params, acc: vec![Accumulator::default(); group_labels.len()] };
+    fold_steps(ev, &mut fold, input, group_of, group_labels, r)
 }
 
 /// Histogram state of one `sum`/`avg` group at one step.
@@ -268,9 +325,94 @@ impl HistogramGroup {
     }
 }
 
-/// [`reduce`] for inputs holding histograms: `sum` and `avg` combine
+/// Aggregation of inputs holding histograms: `sum` and `avg` combine
 /// histograms (but never histograms with floats), `count` and `group` count
 /// them, the other aggregations skip them with an info.
+struct HistogramFold<'p> {
+    floats: FloatFold<'p>,
+    groups: Vec<HistogramGroup>,
+    /// `sum` or `avg`.
+    combines: bool,
+}
+
+impl HistogramFold<'_> {
+    /// A sample `count`/`group` take as it is, or another aggregation as a
+    /// float; `None` for a histogram the aggregation skips.
+    fn as_float(&self, v: &StepValue, annotations: &mut Annotations) -> Option<f64> {
+        match v {
+            StepValue::Float(f) => Some(*f),
+            StepValue::Hist(_) if matches!(self.floats.op, AggregateOp::Count | AggregateOp::Group) => Some(0.0),
+            StepValue::Hist(_) => {
+                annotations.histogram_ignored_in_aggregation(self.floats.op.as_str());
+                None
+            }
+        }
+    }
+}
+
+impl GroupFold for HistogramFold<'_> {
+    type Sample = StepValue;
+
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<StepValue> {
+        cursor.sample_at(i, s, ts)
+    }
+
+    fn start(&mut self, g: usize, s: &StepSeries, v: StepValue, annotations: &mut Annotations) -> bool {
+        match v {
+            StepValue::Hist(h) if self.combines => {
+                self.floats.acc[g].start(self.floats.op, 0.0, s.drop_name);
+                self.groups[g] = HistogramGroup::starting_with(&h, self.floats.op);
+            }
+            v => {
+                let Some(f) = self.as_float(&v, annotations) else { return false };
+                self.floats.acc[g].start(self.floats.op, f, s.drop_name);
+                self.groups[g] = HistogramGroup { has_float: true, ..Default::default() };
+            }
+        }
+        true
+    }
+
+    fn add(&mut self, g: usize, s: &StepSeries, v: StepValue, annotations: &mut Annotations) {
+        if self.groups[g].incompatible {
+            return;
+        }
+        match v {
+            StepValue::Hist(h) if self.combines => {
+                self.floats.acc[g].drop_name |= s.drop_name;
+                self.groups[g].add(&h, annotations, s.labels.metric_name().unwrap_or(""));
+            }
+            v => {
+                let Some(f) = self.as_float(&v, annotations) else { return };
+                self.floats.acc[g].add(self.floats.op, f, s.drop_name);
+                self.groups[g].has_float = true;
+            }
+        }
+    }
+
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, annotations: &mut Annotations) {
+        let group = &mut self.groups[g];
+        if !(self.combines && group.has_histogram) {
+            return self.floats.emit(g, k, ts, out, annotations);
+        }
+        if group.has_float {
+            annotations.mixed_floats_histograms_aggregation();
+            return;
+        }
+        if group.incompatible {
+            return;
+        }
+        let sum = group.value.take().expect("a histogram group has a value");
+        if sum.counter_reset_collision() {
+            annotations.counter_reset_collision("aggregation");
+        }
+        if sum.reconciled() {
+            annotations.mismatched_custom_buckets("aggregation");
+        }
+        out.hpoints.push(HPoint { t: ts, h: Arc::new(sum.finish()) });
+        out.drop_name = self.floats.acc[g].drop_name;
+    }
+}
+
 fn reduce_with_histograms(
     ev: &mut Evaluator,
     op: AggregateOp,
@@ -280,80 +422,13 @@ fn reduce_with_histograms(
     group_labels: Vec<Labels>,
     r: StepRange,
 ) -> Result<Vec<StepSeries>> {
-    let combines = matches!(op, AggregateOp::Sum | AggregateOp::Avg);
-    let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
-    let mut hacc: Vec<HistogramGroup> = (0..group_labels.len()).map(|_| HistogramGroup::default()).collect();
-    let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
-    let mut cursor = StepCursor::new(input.len());
-    let mut touched: Vec<usize> = Vec::new();
-    for (k, ts) in r.iter().enumerate() {
-        if k % 1024 == 1023 {
-            ev.check_limits()?;
-        }
-        let stamp = k + 1;
-        touched.clear();
-        for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.sample_at(i, s, ts) else { continue };
-            let g = group_of[i];
-            let first = acc[g].stamp != stamp;
-            match v {
-                StepValue::Hist(h) if combines => {
-                    if first {
-                        acc[g].start(op, stamp, 0.0, s.drop_name);
-                        hacc[g] = HistogramGroup::starting_with(&h, op);
-                        touched.push(g);
-                    } else if !hacc[g].incompatible {
-                        acc[g].drop_name |= s.drop_name;
-                        let metric = s.labels.metric_name().unwrap_or("");
-                        hacc[g].add(&h, &mut ev.annotations, metric);
-                    }
-                }
-                StepValue::Hist(_) if !matches!(op, AggregateOp::Count | AggregateOp::Group) => {
-                    ev.annotations.histogram_ignored_in_aggregation(op.as_str());
-                }
-                value => {
-                    // A float, or a histogram that `count`/`group` just counts.
-                    let f = value.float().unwrap_or(0.0);
-                    if first {
-                        acc[g].start(op, stamp, f, s.drop_name);
-                        hacc[g] = HistogramGroup::default();
-                        touched.push(g);
-                    } else if !hacc[g].incompatible {
-                        acc[g].add(op, f, s.drop_name);
-                    }
-                    hacc[g].has_float = true;
-                }
-            }
-        }
-        let q = params.map_or(0.0, |p| p[k]);
-        touched.sort_unstable();
-        for &g in &touched {
-            let hg = &mut hacc[g];
-            if combines && hg.has_histogram {
-                if hg.has_float {
-                    ev.annotations.mixed_floats_histograms_aggregation();
-                    continue;
-                }
-                if hg.incompatible {
-                    continue;
-                }
-                let sum = hg.value.take().expect("a histogram group has a value");
-                if sum.counter_reset_collision() {
-                    ev.annotations.counter_reset_collision("aggregation");
-                }
-                if sum.reconciled() {
-                    ev.annotations.mismatched_custom_buckets("aggregation");
-                }
-                out[g].hpoints.push(HPoint { t: ts, h: Arc::new(sum.finish()) });
-            } else {
-                let v = acc[g].result(op, q);
-                out[g].points.push(Point::new(ts, v));
-            }
-            out[g].drop_name = acc[g].drop_name;
-        }
-    }
-    out.retain(|s| !s.is_empty());
-    Ok(out)
+    let n = group_labels.len();
+    let mut fold = HistogramFold {
+        floats: FloatFold { op, params, acc: vec![Accumulator::default(); n] },
+        groups: (0..n).map(|_| HistogramGroup::default()).collect(),
+        combines: matches!(op, AggregateOp::Sum | AggregateOp::Avg),
+    };
+    fold_steps(ev, &mut fold, input, group_of, group_labels, r)
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks;

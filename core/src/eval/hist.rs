@@ -334,12 +334,18 @@ pub(crate) fn smoothed_samples(
     Ok(out)
 }
 
+/// A histogram written in test notation (for the evaluator's tests).
+#[cfg(test)]
+pub(crate) fn test_histogram(text: &str) -> FloatHistogram {
+    FloatHistogram::parse_test_notation(text).expect("valid test notation")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn h(text: &str) -> FloatHistogram {
-        FloatHistogram::parse_test_notation(text).unwrap()
+        test_histogram(text)
     }
 
     #[test]

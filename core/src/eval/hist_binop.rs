@@ -293,10 +293,7 @@ fn midpoint(from: f64, to: f64, linear: bool) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn h(text: &str) -> FloatHistogram {
-        FloatHistogram::parse_test_notation(text).unwrap()
-    }
+    use crate::eval::hist::test_histogram as h;
 
     #[test]
     fn custom_buckets_trim_linearly_and_open_ended_buckets_whole() {

@@ -117,16 +117,6 @@ pub(crate) enum StepValue {
     Hist(Arc<FloatHistogram>),
 }
 
-impl StepValue {
-    /// The float, or None for a histogram.
-    pub fn float(&self) -> Option<f64> {
-        match self {
-            StepValue::Float(f) => Some(*f),
-            StepValue::Hist(_) => None,
-        }
-    }
-}
-
 /// Floats and histograms of one series merged into time order.
 pub(crate) fn merge_samples<'a>(points: &'a [Point], hpoints: &'a [HPoint]) -> impl Iterator<Item = (i64, StepValue)> + 'a {
     let (mut i, mut j) = (0, 0);

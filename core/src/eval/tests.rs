@@ -35,9 +35,7 @@ impl Mem {
     }
 }
 
-fn histogram(text: &str) -> FloatHistogram {
-    FloatHistogram::parse_test_notation(text).unwrap()
-}
+use super::hist::test_histogram as histogram;
 
 impl Querier for Mem {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {

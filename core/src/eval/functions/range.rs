@@ -203,31 +203,16 @@ fn window_values(
     };
     let mut out = Vec::new();
     let mut hout = Vec::new();
-    let (mut lo, mut hi) = (0usize, 0usize);
-    let (mut hlo, mut hhi) = (0usize, 0usize);
+    let (mut floats, mut histograms) = (Slider::default(), Slider::default());
     for (k, ts) in r.iter().enumerate() {
         let end = input.ref_time(ts);
         let start = end - input.range;
-        while lo < pts.len() && pts[lo].t <= start - back {
-            lo += 1;
-        }
-        if hi < lo {
-            hi = lo;
-        }
-        while hi < pts.len() && pts[hi].t <= end + forward {
-            hi += 1;
-        }
-        if !hpts.is_empty() {
-            while hlo < hpts.len() && hpts[hlo].t <= start - back {
-                hlo += 1;
-            }
-            if hhi < hlo {
-                hhi = hlo;
-            }
-            while hhi < hpts.len() && hpts[hhi].t <= end + forward {
-                hhi += 1;
-            }
-        }
+        let (lo, hi) = floats.advance(pts.len(), |i| pts[i].t, start - back, end + forward);
+        let (hlo, hhi) = if hpts.is_empty() {
+            (0, 0)
+        } else {
+            histograms.advance(hpts.len(), |i| hpts[i].t, start - back, end + forward)
+        };
         if lo == hi && hlo == hhi {
             continue;
         }
@@ -264,6 +249,58 @@ fn window_values(
         }
     }
     Ok((out, hout))
+}
+
+/// Two indices that slide a left-open window `(from, to]` forward over
+/// samples in time order; they only ever move forward.
+#[derive(Default)]
+struct Slider {
+    lo: usize,
+    hi: usize,
+}
+
+impl Slider {
+    /// The index range of the samples (`len` of them, sample `i` at time
+    /// `t(i)`) inside `(from, to]`.
+    #[inline]
+    fn advance(&mut self, len: usize, t: impl Fn(usize) -> i64, from: i64, to: i64) -> (usize, usize) {
+        while self.lo < len && t(self.lo) <= from {
+            self.lo += 1;
+        }
+        if self.hi < self.lo {
+            self.hi = self.lo;
+        }
+        while self.hi < len && t(self.hi) <= to {
+            self.hi += 1;
+        }
+        (self.lo, self.hi)
+    }
+}
+
+/// For an `anchored`/`smoothed` window over `len` samples (sample `i` at
+/// time `t(i)`): the samples its boundary values come from, the last one
+/// at or before the start and the last one (`smoothed`: the first one at or
+/// after the end). `None` when every sample lies before the window (or,
+/// `smoothed`, after it).
+pub(crate) fn boundary_samples(w: &Window, len: usize, t: impl Fn(usize) -> i64) -> Option<(usize, usize)> {
+    let last_idx = len - 1;
+    let first = partition(last_idx, |i| t(i) <= w.start).saturating_sub(1);
+    let last = if w.smoothed { partition(last_idx, |i| t(i) < w.end) } else { last_idx };
+    (t(last) > w.start && t(first) <= w.end).then_some((first, last))
+}
+
+/// The first index in `0..len` where `pred` stops holding (it must hold for a prefix).
+fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// A float-only function over a window holding histograms: the floats
@@ -367,13 +404,7 @@ pub(crate) fn extrapolation_factor(
 /// between the boundary values, no extrapolation.
 fn extended_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     let f = w.points;
-    let last_idx = f.len() - 1;
-    let first = f[..last_idx].partition_point(|p| p.t <= w.start).saturating_sub(1);
-    let last = if w.smoothed { f[..last_idx].partition_point(|p| p.t < w.end) } else { last_idx };
-    // No value when all samples lie before the window or (smoothed) after it.
-    if f[last].t <= w.start || f[first].t > w.end {
-        return None;
-    }
+    let (first, last) = boundary_samples(w, f.len(), |i| f[i].t)?;
     let left = if w.smoothed && f[first].t < w.start { interpolate(f[first], f[first + 1], w.start, counter) } else { f[first].v };
     let right =
         if w.smoothed && last > 0 && f[last].t > w.end { interpolate(f[last - 1], f[last], w.end, counter) } else { f[last].v };

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use super::super::hist::{self, HistogramSum};
+use super::super::hist::{self, Combined, HistogramSum};
 use super::super::series::{merge_samples, StepValue};
-use super::range::{extrapolation_factor, HistContext, Window};
+use super::range::{boundary_samples, extrapolation_factor, HistContext, Window};
 use crate::error::Result;
 use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::model::HPoint;
@@ -21,6 +21,20 @@ fn hist_value(h: FloatHistogram) -> Option<StepValue> {
 
 fn is_gauge(h: &FloatHistogram) -> bool {
     h.counter_reset_hint == CounterResetHint::Gauge
+}
+
+/// The result of an addition or subtraction ("addition"/"subtraction" in
+/// `what`), with its annotations: an info when custom bounds were
+/// reconciled, a warning (and `None`) when the histograms could not be combined.
+fn noted(combined: Option<Combined>, what: &str, cx: &mut HistContext) -> Option<FloatHistogram> {
+    let Some(c) = combined else {
+        cx.annotations.mixed_exponential_custom_histograms(cx.metric);
+        return None;
+    };
+    if c.reconciled {
+        cx.annotations.mismatched_custom_buckets(what);
+    }
+    Some(c.h)
 }
 
 // ---------------------------------------------------------------------------
@@ -92,35 +106,12 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
             }
         }
     }
-    let mut result = hist::copy_to_schema(last, min_schema);
-    match hist::sub(&result, &prev) {
-        Some(diff) => {
-            if diff.reconciled {
-                cx.annotations.mismatched_custom_buckets("subtraction");
-            }
-            result = diff.h;
-        }
-        None => {
-            cx.annotations.mixed_exponential_custom_histograms(cx.metric);
-            return None;
-        }
-    }
+    let mut result = noted(hist::sub(&hist::copy_to_schema(last, min_schema), &prev), "subtraction", cx)?;
     if counter {
         let mut before: &FloatHistogram = &prev;
         for hp in &hs[1..] {
             if hist::detect_reset(&hp.h, before) {
-                match hist::add(&result, before) {
-                    Some(sum) => {
-                        if sum.reconciled {
-                            cx.annotations.mismatched_custom_buckets("addition");
-                        }
-                        result = sum.h;
-                    }
-                    None => {
-                        cx.annotations.mixed_exponential_custom_histograms(cx.metric);
-                        return None;
-                    }
-                }
+                result = noted(hist::add(&result, before), "addition", cx)?;
             }
             before = &hp.h;
         }
@@ -136,12 +127,7 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
 /// plus the counter resets inside it, without extrapolation.
 fn extended_rate(w: &Window, cx: &mut HistContext, counter: bool, rate: bool) -> Option<FloatHistogram> {
     let hs = w.hpoints;
-    let last_idx = hs.len() - 1;
-    let first = hs[..last_idx].partition_point(|p| p.t <= w.start).saturating_sub(1);
-    let last = if w.smoothed { hs[..last_idx].partition_point(|p| p.t < w.end) } else { last_idx };
-    if hs[last].t <= w.start || hs[first].t > w.end {
-        return None;
-    }
+    let (first, last) = boundary_samples(w, hs.len(), |i| hs[i].t)?;
     let window = &hs[first..=last];
     if window.iter().any(|p| p.h.uses_custom_buckets() != window[0].h.uses_custom_buckets()) {
         cx.annotations.mixed_exponential_custom_histograms(cx.metric);
@@ -228,18 +214,8 @@ fn instant_value(w: &Window, cx: &mut HistContext, rate: bool) -> Output {
             }
             let mut result = (*b).clone();
             if !rate || !hist::detect_reset(&b, &a) {
-                match hist::sub(&b, &a) {
-                    Some(diff) => {
-                        if diff.reconciled {
-                            cx.annotations.mismatched_custom_buckets("subtraction");
-                        }
-                        result = diff.h;
-                    }
-                    None => {
-                        cx.annotations.mixed_exponential_custom_histograms(cx.metric);
-                        return Ok(None);
-                    }
-                }
+                let Some(diff) = noted(hist::sub(&b, &a), "subtraction", cx) else { return Ok(None) };
+                result = diff;
             }
             result.counter_reset_hint = CounterResetHint::Gauge;
             let mut result = hist::compacted(result);
