@@ -43,11 +43,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
                     check_quantile_params(ev, p);
                 }
             }
-            if histograms {
-                reduce_with_histograms(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
-            } else {
-                reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
-            }
+            reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r, histograms).map(Val::Vector)
         }
     }
 }
@@ -284,19 +280,6 @@ impl GroupFold for FloatFold<'_> {
     }
 }
 
-fn reduce(
-    ev: &mut Evaluator,
-    op: AggregateOp,
-    params: Option<&[f64]>,
-    input: &[StepSeries],
-    group_of: &[usize],
-    group_labels: Vec<Labels>,
-    r: StepRange,
-) -> Result<Vec<StepSeries>> {
-    let mut fold = FloatFold { op, params, acc: vec![Accumulator::default(); group_labels.len()] };
-    fold_steps(ev, &mut fold, input, group_of, group_labels, r)
-}
-
 /// Histogram state of one `sum`/`avg` group at one step.
 #[derive(Default)]
 struct HistogramGroup {
@@ -413,7 +396,9 @@ impl GroupFold for HistogramFold<'_> {
     }
 }
 
-fn reduce_with_histograms(
+/// `sum`, `avg`, `min`, … over the groups; `histograms`: the input holds some.
+#[allow(clippy::too_many_arguments)]
+fn reduce(
     ev: &mut Evaluator,
     op: AggregateOp,
     params: Option<&[f64]>,
@@ -421,10 +406,15 @@ fn reduce_with_histograms(
     group_of: &[usize],
     group_labels: Vec<Labels>,
     r: StepRange,
+    histograms: bool,
 ) -> Result<Vec<StepSeries>> {
     let n = group_labels.len();
+    let mut floats = FloatFold { op, params, acc: vec![Accumulator::default(); n] };
+    if !histograms {
+        return fold_steps(ev, &mut floats, input, group_of, group_labels, r);
+    }
     let mut fold = HistogramFold {
-        floats: FloatFold { op, params, acc: vec![Accumulator::default(); n] },
+        floats,
         groups: (0..n).map(|_| HistogramGroup::default()).collect(),
         combines: matches!(op, AggregateOp::Sum | AggregateOp::Avg),
     };
