@@ -363,7 +363,7 @@ impl FloatHistogram {
     }
 
     /// Clips a bucket that overlaps the zero bucket to the zero threshold.
-    fn clip_to_zero_bucket(&self, mut b: Bucket) -> Bucket {
+    pub(crate) fn clip_to_zero_bucket(&self, mut b: Bucket) -> Bucket {
         let t = self.zero_threshold;
         if b.lower > 0.0 && b.lower < t {
             b.lower = t;

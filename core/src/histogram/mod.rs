@@ -5,7 +5,8 @@
 //! The math PromQL needs lives in submodules, one concern each: bucket bounds
 //! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
 //! API's JSON form (`json`), arithmetic, resets and equality (`ops`), compensated
-//! sums (`kahan`), quantiles and other statistics (`stats`).
+//! sums (`kahan`), quantiles and other statistics (`stats`), the trim
+//! operators `</` and `>/` (`trim`).
 
 mod buckets;
 mod json;
@@ -13,6 +14,7 @@ mod kahan;
 mod notation;
 mod ops;
 mod stats;
+mod trim;
 
 pub use kahan::kahan_inc;
 pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};

@@ -119,7 +119,7 @@ impl FloatHistogram {
     /// In a bucket spanning zero (the zero bucket, or a custom bucket from
     /// -Inf): with only positive buckets, observations are taken to start at
     /// 0; with only negative ones, to end at 0.
-    fn zero_bucket_towards_populated_side(&self, b: &mut Bucket) {
+    pub(crate) fn zero_bucket_towards_populated_side(&self, b: &mut Bucket) {
         let (negative, positive) = (!self.negative_buckets.is_empty(), !self.positive_buckets.is_empty());
         if positive && !negative {
             b.lower = 0.0;
