@@ -36,6 +36,7 @@ pub struct Bucket {
 /// `2^(8-s)`-th entry: these are the fractions of the bucket bounds within an
 /// octave. (Prometheus's own table differs from these by 1–3 ulp in places.)
 #[rustfmt::skip]
+#[allow(clippy::approx_constant)] // Exact table values, some of which are 1/√2 and the like.
 static OCTAVE_FRACTIONS: [f64; 256] = [
     0.5, 0.5013556375251013, 0.5027149505564014, 0.5040779490592088,
     0.5054446430258502, 0.5068150424757447, 0.5081891574554765, 0.509566998038869,

@@ -310,6 +310,13 @@ impl FloatHistogram {
         self.schema = target;
     }
 
+    /// A copy at exponential schema `target` (see [`FloatHistogram::reduce_resolution`]).
+    pub fn to_schema(&self, target: i32) -> FloatHistogram {
+        let mut out = self.clone();
+        out.reduce_resolution(target);
+        out
+    }
+
     /// Multiplies every count and the sum by `factor`; a negative factor
     /// makes the histogram a gauge histogram.
     pub fn mul(&mut self, factor: f64) {
@@ -457,14 +464,12 @@ fn side_has_reset(curr: impl Iterator<Item = (i32, f64)>, prev: impl Iterator<It
     let mut curr = curr.peekable();
     for (index, prev_count) in prev {
         while curr.next_if(|&(i, _)| i < index).is_some() {}
-        match curr.peek() {
-            Some(&(i, count)) if i == index => {
-                if count < prev_count {
-                    return true;
-                }
-            }
-            _ if prev_count != 0.0 => return true,
-            _ => {}
+        let reset = match curr.peek() {
+            Some(&(i, count)) if i == index => count < prev_count,
+            _ => prev_count != 0.0,
+        };
+        if reset {
+            return true;
         }
     }
     false
@@ -669,6 +674,9 @@ mod tests {
         let mut c = h("{{schema:-53 custom_values:[1] buckets:[1]}}");
         c.reduce_resolution(0);
         assert_eq!(c.schema, CUSTOM_BUCKETS_SCHEMA);
+        let b = h("{{schema:1 count:3 offset:1 buckets:[1 2]}}");
+        assert_eq!(b.to_schema(0).positive_buckets, vec![3.0]);
+        assert_eq!(b.to_schema(1), b);
     }
 
     #[test]

@@ -275,6 +275,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::approx_constant)] // Expected values as the test data writes them.
     fn quantiles_and_fractions_match_the_prometheus_test_data() {
         // native_histograms.test: (histogram, φ, expected quantile).
         let q1 = "{{schema:0 count:12 sum:100 z_bucket:2 z_bucket_w:0.001 buckets:[2 3 0 1 4]}}";
