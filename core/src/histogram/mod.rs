@@ -87,3 +87,15 @@ impl FloatHistogram {
         self.schema == CUSTOM_BUCKETS_SCHEMA
     }
 }
+
+/// Prometheus's promqltest files, for the tests that check this module
+/// against them: `$PROMQL_TESTDATA`, `testdata/promql` or
+/// `../shared/promql-testdata` (as the conformance runner looks them up).
+#[cfg(test)]
+fn promql_testdata_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut candidates: Vec<std::path::PathBuf> =
+        std::env::var_os("PROMQL_TESTDATA").map(Into::into).into_iter().collect();
+    candidates.extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
+    candidates.into_iter().find(|p| p.join("literals.test").is_file()).expect("promqltest files not found; set PROMQL_TESTDATA")
+}

@@ -445,11 +445,7 @@ mod tests {
 
     #[test]
     fn every_histogram_in_the_promql_test_data_parses() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut candidates: Vec<std::path::PathBuf> =
-            std::env::var_os("PROMQL_TESTDATA").map(Into::into).into_iter().collect();
-        candidates.extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
-        let dir = candidates.into_iter().find(|p| p.join("literals.test").is_file()).expect("promqltest files not found; set PROMQL_TESTDATA");
+        let dir = super::super::promql_testdata_dir();
         let entries = std::fs::read_dir(&dir).unwrap();
         let mut parsed = 0;
         for entry in entries {

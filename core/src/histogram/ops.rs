@@ -421,7 +421,23 @@ impl FloatHistogram {
     /// schema, zero threshold, custom bounds and bucket layout, and
     /// bit-identical count, sum and bucket counts.
     pub fn equals(&self, other: &FloatHistogram) -> bool {
-        let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        self.equal_by(other, |a, b| a.to_bits() == b.to_bits())
+    }
+
+    /// Equality as the promqltest runner checks results: both compacted,
+    /// then the same schema, zero threshold, custom bounds and layout, with
+    /// count, sum, zero count and every bucket equal within the relative
+    /// tolerance `epsilon` (Prometheus uses 1e-6). Counter-reset hints are ignored.
+    pub fn approx_eq(&self, other: &FloatHistogram, epsilon: f64) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.compact(0);
+        b.compact(0);
+        a.equal_by(&b, |x, y| almost_equal(x, y, epsilon))
+    }
+
+    /// Same schema, zero threshold, custom bounds and bucket indices, with
+    /// every number equal as `same` judges.
+    fn equal_by(&self, other: &FloatHistogram, same: impl Fn(f64, f64) -> bool) -> bool {
         let same_buckets = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(*x, *y));
         self.schema == other.schema
             && same(self.count, other.count)
@@ -433,28 +449,6 @@ impl FloatHistogram {
             && same_buckets(&self.negative_buckets, &other.negative_buckets)
             && same_layout(&self.positive_spans, &other.positive_spans)
             && same_buckets(&self.positive_buckets, &other.positive_buckets)
-    }
-
-    /// Equality as the promqltest runner checks results: both compacted,
-    /// then the same schema, zero threshold, custom bounds and layout, with
-    /// count, sum, zero count and every bucket equal within the relative
-    /// tolerance `epsilon` (Prometheus uses 1e-6). Counter-reset hints are ignored.
-    pub fn approx_eq(&self, other: &FloatHistogram, epsilon: f64) -> bool {
-        let (mut a, mut b) = (self.clone(), other.clone());
-        a.compact(0);
-        b.compact(0);
-        let close = |x: f64, y: f64| almost_equal(x, y, epsilon);
-        let close_buckets = |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(*p, *q));
-        a.schema == b.schema
-            && close(a.count, b.count)
-            && close(a.sum, b.sum)
-            && (!a.uses_custom_buckets() || custom_bounds_match(&a.custom_values, &b.custom_values))
-            && a.zero_threshold == b.zero_threshold
-            && close(a.zero_count, b.zero_count)
-            && same_layout(&a.negative_spans, &b.negative_spans)
-            && close_buckets(&a.negative_buckets, &b.negative_buckets)
-            && same_layout(&a.positive_spans, &b.positive_spans)
-            && close_buckets(&a.positive_buckets, &b.positive_buckets)
     }
 }
 

@@ -185,11 +185,7 @@ mod tests {
     /// and `histogram_count(…)`/`histogram_sum(…)` of them.
     #[test]
     fn trim_cases_of_the_prometheus_test_data() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut candidates: Vec<std::path::PathBuf> =
-            std::env::var_os("PROMQL_TESTDATA").map(Into::into).into_iter().collect();
-        candidates.extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
-        let dir = candidates.into_iter().find(|p| p.join("literals.test").is_file()).expect("promqltest files not found; set PROMQL_TESTDATA");
+        let dir = super::super::promql_testdata_dir();
         let text = std::fs::read_to_string(dir.join("native_histograms.test")).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         // Series text (`name{labels}`) → its first loaded histogram.
