@@ -2,8 +2,8 @@
 //! which PromQL uses for `sum`, `avg`, `sum_over_time` and `avg_over_time`
 //! so that e.g. `1 + 1e100 + 1 - 1e100` comes out as 2.
 
-use super::buckets::{exponential_bound, index_in_schema, LayoutBuilder, SpanIter};
-use super::ops::custom_bounds_match;
+use super::buckets::{index_in_schema, LayoutBuilder, SpanIter};
+use super::ops::{beyond_zero_bucket, custom_bounds_match};
 use super::{BucketSpan, CombineNotes, FloatHistogram, MixedSchemasError};
 
 /// One step of Neumaier's compensated sum: adds `inc` to `sum` with running
@@ -129,6 +129,11 @@ impl FloatHistogram {
         let exponential = !self.uses_custom_buckets();
         let side = |spans: &[BucketSpan], buckets: &[f64], comp: Option<&[f64]>, schema: i32| {
             let mut side = compensated_side(spans, buckets, comp);
+            if comp.is_none() && exponential {
+                // For `other` (the side without compensation): buckets inside the
+                // zero bucket are in its zero count already (as in `add`).
+                side.retain(|&(i, _, _)| beyond_zero_bucket(i, schema, threshold));
+            }
             if schema > target {
                 side = reduce_compensated(side, schema, target);
             }
@@ -136,12 +141,8 @@ impl FloatHistogram {
         };
         let mine_pos = side(&self.positive_spans, &self.positive_buckets, Some(&comp.positive_buckets), self.schema);
         let mine_neg = side(&self.negative_spans, &self.negative_buckets, Some(&comp.negative_buckets), self.schema);
-        // Buckets of `other` inside the zero bucket are in its zero count already.
-        let above = |side: Compensated| -> Compensated {
-            side.into_iter().filter(|&(i, _, _)| !exponential || exponential_bound(i, target) > threshold).collect()
-        };
-        let other_pos = above(side(&other.positive_spans, &other.positive_buckets, None, other.schema));
-        let other_neg = above(side(&other.negative_spans, &other.negative_buckets, None, other.schema));
+        let other_pos = side(&other.positive_spans, &other.positive_buckets, None, other.schema);
+        let other_neg = side(&other.negative_spans, &other.negative_buckets, None, other.schema);
         (self.positive_spans, self.positive_buckets, comp.positive_buckets) = add_compensated(mine_pos, other_pos);
         (self.negative_spans, self.negative_buckets, comp.negative_buckets) = add_compensated(mine_neg, other_neg);
         self.schema = target;

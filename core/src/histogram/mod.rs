@@ -16,6 +16,9 @@ mod ops;
 mod stats;
 mod trim;
 
+#[cfg(test)]
+mod properties;
+
 pub use kahan::kahan_inc;
 pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
 pub use stats::QuantileNaNNote;

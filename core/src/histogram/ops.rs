@@ -69,6 +69,11 @@ fn merge_equal_indices(pairs: impl Iterator<Item = (i32, f64)>) -> impl Iterator
     })
 }
 
+/// (index, count) pairs mapped from `schema` to the coarser `target`.
+fn in_schema(pairs: impl Iterator<Item = (i32, f64)>, schema: i32, target: i32) -> impl Iterator<Item = (i32, f64)> {
+    merge_equal_indices(pairs.map(move |(i, c)| (index_in_schema(i, schema, target), c)))
+}
+
 /// The (index, count) pairs of a side, mapped from `schema` to the coarser `target`.
 fn pairs_in_schema<'a>(
     spans: &'a [BucketSpan],
@@ -76,7 +81,13 @@ fn pairs_in_schema<'a>(
     schema: i32,
     target: i32,
 ) -> impl Iterator<Item = (i32, f64)> + 'a {
-    merge_equal_indices(SpanIter::new(spans, buckets).map(move |(i, c)| (index_in_schema(i, schema, target), c)))
+    in_schema(SpanIter::new(spans, buckets), schema, target)
+}
+
+/// Whether exponential bucket `index` of `schema` reaches beyond a zero
+/// bucket of width `threshold` (buckets within it count in the zero count).
+pub(crate) fn beyond_zero_bucket(index: i32, schema: i32, threshold: f64) -> bool {
+    exponential_bound(index, schema) > threshold
 }
 
 /// Merges `b` (scaled by `sign`) into `a`: every bucket of either appears in the
@@ -146,12 +157,15 @@ impl FloatHistogram {
         self.zero_count += sign * other_zero_count;
         let target = self.schema.min(other.schema);
         self.reduce_resolution(target);
-        // Buckets of `other` that the (possibly widened) zero bucket covers are already in its zero count.
-        let threshold = self.zero_threshold;
-        let above_zero_bucket = move |&(i, _): &(i32, f64)| exponential_bound(i, target) > threshold;
-        let positive = pairs_in_schema(&other.positive_spans, &other.positive_buckets, other.schema, target).filter(above_zero_bucket);
+        // Buckets of `other` that the (possibly widened) zero bucket covers
+        // are already in its zero count. They are left out in `other`'s own
+        // schema: a coarser bucket may straddle the threshold. (Prometheus
+        // filters after merging and then counts such buckets twice.)
+        let (threshold, schema) = (self.zero_threshold, other.schema);
+        let beyond = move |&(i, _): &(i32, f64)| beyond_zero_bucket(i, schema, threshold);
+        let positive = in_schema(other.positive_indexed().filter(beyond), schema, target);
         (self.positive_spans, self.positive_buckets) = merge_sides(self.positive_indexed(), positive, sign);
-        let negative = pairs_in_schema(&other.negative_spans, &other.negative_buckets, other.schema, target).filter(above_zero_bucket);
+        let negative = in_schema(other.negative_indexed().filter(beyond), schema, target);
         (self.negative_spans, self.negative_buckets) = merge_sides(self.negative_indexed(), negative, sign);
         Ok(notes)
     }
@@ -555,6 +569,18 @@ mod tests {
             "{{schema:0 count:6 buckets:[2 3] n_buckets:[1]}}",
             false,
             "{{schema:0 count:10 z_bucket:4 z_bucket_w:1 offset:1 buckets:[3]}}",
+        );
+    }
+
+    #[test]
+    fn buckets_inside_the_widened_zero_bucket_are_not_counted_twice() {
+        // (1/16,1/8] lies inside the zero bucket [-0.3,0.3], though the schema -2
+        // bucket (1/16,1] it merges into does not.
+        check(
+            "{{schema:-2 count:78 z_bucket:78 z_bucket_w:0.3}}",
+            "{{schema:0 count:141 z_bucket:1 z_bucket_w:0.001 offset:-4 buckets:[68 72]}}",
+            false,
+            "{{schema:-2 count:219 z_bucket:219 z_bucket_w:0.3}}",
         );
     }
 
