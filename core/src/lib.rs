@@ -27,6 +27,8 @@ mod value;
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "remote-write")]
+mod remote;
 
 pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch};
 pub use error::{Error, ErrorKind, ParseError, Result};
@@ -36,6 +38,8 @@ pub use model::{
     METRIC_NAME, STALE_NAN_BITS,
 };
 pub use value::{format_value, QueryResult, Sample, Series, Value};
+#[cfg(feature = "remote-write")]
+pub use remote::{prompb, BackfillReport, RemoteAuth, RemoteWriteConfig, RemoteWriteStats};
 
 /// The library version (`CARGO_PKG_VERSION`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -18,7 +18,6 @@
 mod api;
 mod auth;
 mod params;
-pub mod prompb;
 mod push;
 mod remote_write;
 mod response;
@@ -38,6 +37,7 @@ use crate::db::Db;
 use auth::{Auth, Scope};
 use telemetry::Telemetry;
 
+pub use crate::remote::prompb;
 pub use params::parse_duration;
 
 /// Settings of the HTTP server. Build it with struct update syntax from

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 
 use super::response::ApiError;
 use crate::model::Matcher;
-use crate::promql::{self, ExprKind};
+use crate::promql;
 
 /// Earliest and latest times a request can name; open-ended ranges use these.
 pub(crate) const MIN_TIME: i64 = i64::MIN / 2;
@@ -121,17 +121,14 @@ impl FromRequest<super::State> for Params {
     }
 }
 
-/// Parses a series selector such as `up{job="api"}` into matchers.
-fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    let expr = promql::parse(s).map_err(|e| e.to_string())?;
-    let selector = match expr.kind {
-        ExprKind::VectorSelector(v) if v.offset.is_none() && v.at.is_none() => v,
-        _ => return Err(format!("{s:?} is not a series selector")),
-    };
-    if selector.matchers.iter().all(|m| m.matches_empty()) {
+/// Parses a `match[]` selector such as `up{job="api"}` into matchers; as in
+/// Prometheus, at least one must not match the empty string.
+pub(crate) fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    let matchers = promql::parse_selector(s).map_err(|e| e.to_string())?;
+    if matchers.iter().all(|m| m.matches_empty()) {
         return Err("match[] must contain at least one non-empty matcher".into());
     }
-    Ok(selector.matchers)
+    Ok(matchers)
 }
 
 /// A timestamp: Unix seconds (fractions allowed) or RFC 3339; returns ms.

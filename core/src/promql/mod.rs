@@ -11,7 +11,7 @@ pub use ast::*;
 pub use parser::MAX_DEPTH;
 
 use crate::error::{ParseError, Result};
-use crate::model::Labels;
+use crate::model::{Labels, Matcher};
 
 /// Parses and type-checks a PromQL expression.
 ///
@@ -30,6 +30,21 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
 /// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
 pub fn parse_series(text: &str) -> Result<Labels> {
     Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
+}
+
+/// Parses a plain series selector such as `up{job=~"api|web"}` (no offset,
+/// `@`, range or modifier) into its matchers.
+///
+/// # Errors
+/// A [`ParseError`] for invalid text or any other kind of expression.
+pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, ParseError> {
+    let expr = parse(text)?;
+    match expr.kind {
+        ExprKind::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() && vs.modifier.is_none() => {
+            Ok(vs.matchers)
+        }
+        _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}")),
+    }
 }
 
 impl Expr {

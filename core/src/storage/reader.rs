@@ -17,6 +17,17 @@ use crate::error::{Error, Result};
 use crate::model::{Labels, Matcher, Point};
 use crate::value::Series;
 
+/// What [`Storage::outbox_scan`] counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutboxScan {
+    /// Samples in the commits counted.
+    pub samples: u64,
+    /// Commits (with samples) counted.
+    pub commits: u64,
+    /// The sequence number after the last commit counted: where to continue.
+    pub end_seq: u64,
+}
+
 /// One read: a snapshot and the matching view of the heads.
 struct ReadCtx<'a> {
     conn: &'a Connection,
@@ -298,6 +309,33 @@ impl Storage {
                 series.push((s.labels_of(ctx.conn, id)?, points));
             }
             Ok(crate::db::OutboxBatch { series, samples, next_seq })
+        })
+    }
+
+    /// Counts what change-feed consumer `name` has not acknowledged, from
+    /// commit `from_seq` on (its cursor when `None`), reading only each
+    /// commit's sample count: lets a sender report its backlog without
+    /// decoding it.
+    pub(crate) fn outbox_scan(&self, name: &str, from_seq: Option<u64>) -> Result<OutboxScan> {
+        self.with_reader(|conn| {
+            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+                conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+            )?;
+            let Some(cursor) = cursor else {
+                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
+            };
+            let cursor = super::writer::decode_cursor(&cursor)?;
+            let mut scan = OutboxScan { samples: 0, commits: 0, end_seq: from_seq.unwrap_or(cursor).max(cursor) };
+            let mut stmt = conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([scan.end_seq as i64])?;
+            while let Some(row) = rows.next()? {
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                scan.samples += log::count(data)?;
+                scan.commits += 1;
+                scan.end_seq = row.get::<_, i64>(0)? as u64 + 1;
+            }
+            Ok(scan)
         })
     }
 

@@ -1,0 +1,465 @@
+//! The sender threads: one per configured receiver. Each reads its durable
+//! change feed (`Db::outbox_*`) in commit order, posts what it read, and
+//! acknowledges it only after the receiver answered, so a crash or restart
+//! resumes exactly after the last acknowledged batch.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use crate::db::{Batch, OutboxBatch};
+use crate::error::{Error, Result};
+use crate::remote::client::{Attempt, Backoff, Client};
+use crate::remote::config::{Prepared, RemoteWriteConfig};
+use crate::remote::request::{Request, RequestBuilder};
+use crate::remote::stats::{Counters, RemoteWriteStats};
+use crate::storage::{OutboxScan, Storage};
+
+/// Key prefix of the stored sender descriptions (`remote_write/config/<name>`).
+const CONFIG_PREFIX: &str = "remote_write/config/";
+/// Key prefix of the progress through a batch split into several requests.
+const PROGRESS_PREFIX: &str = "remote_write/progress/";
+
+/// How long closing the database waits for requests in flight to be
+/// answered (and acknowledged) before leaving them behind.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The change feed of sender `name`.
+fn feed_name(name: &str) -> String {
+    format!("remote_write/{name}")
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A sender thread's way to the storage. Closing it makes sure the thread
+/// never touches the database again, even a thread left behind while its
+/// request was still in flight; and it drops the thread's only reference,
+/// so the database can close.
+struct Gate(RwLock<Option<Arc<Storage>>>);
+
+impl Gate {
+    /// Runs `f` on the storage, or returns `None` once closed.
+    fn with<T>(&self, f: impl FnOnce(&Storage) -> Result<T>) -> Option<Result<T>> {
+        self.0.read().as_deref().map(f)
+    }
+
+    fn close(&self) {
+        *self.0.write() = None;
+    }
+}
+
+/// Wakes sender threads when a commit lands or they are told to stop.
+#[derive(Default)]
+pub(crate) struct Wake {
+    generation: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Wake {
+    fn generation(&self) -> u64 {
+        *self.generation.lock()
+    }
+
+    fn notify(&self) {
+        *self.generation.lock() += 1;
+        self.cv.notify_all();
+    }
+
+    /// Sleeps until a notification after generation `seen`, or `deadline`.
+    fn wait(&self, seen: u64, deadline: Instant) {
+        let mut generation = self.generation.lock();
+        while *generation == seen {
+            if self.cv.wait_until(&mut generation, deadline).timed_out() {
+                break;
+            }
+        }
+    }
+}
+
+/// What one sender thread shares with the handle that controls it.
+struct Shared {
+    stop: AtomicBool,
+    gate: Gate,
+    counters: Counters,
+}
+
+struct Running {
+    url: String,
+    shared: Arc<Shared>,
+    thread: JoinHandle<()>,
+}
+
+/// The senders of one database handle.
+#[derive(Default)]
+pub(crate) struct Senders {
+    running: Mutex<BTreeMap<String, Running>>,
+    wake: Arc<Wake>,
+    active: AtomicUsize,
+}
+
+impl Senders {
+    /// Tells the sender threads that a commit landed (cheap when there are none).
+    pub fn notify_commit(&self) {
+        if self.active.load(Ordering::Relaxed) > 0 {
+            self.wake.notify();
+        }
+    }
+
+    /// Starts (or restarts with a new configuration) sender `config.name`.
+    pub fn add(&self, storage: &Arc<Storage>, config: RemoteWriteConfig) -> Result<()> {
+        let prepared = config.prepare()?;
+        if storage.is_read_only() {
+            return Err(Error::invalid("a read-only database cannot run remote-write senders"));
+        }
+        let name = config.name.clone();
+        let mut running = self.running.lock();
+        if let Some(old) = running.remove(&name) {
+            self.stop(vec![old]);
+        }
+        let mut describe = Batch::new();
+        let description = serde_json::json!({ "url": config.url });
+        describe.put_kv(format!("{CONFIG_PREFIX}{name}"), Some(description.to_string().into_bytes()));
+        storage.write(&describe)?;
+        storage.outbox_subscribe(&feed_name(&name))?;
+
+        let shared = Arc::new(Shared {
+            stop: AtomicBool::new(false),
+            gate: Gate(RwLock::new(Some(storage.clone()))),
+            counters: Counters::new(),
+        });
+        let worker = Worker {
+            client: Client::new(&config),
+            feed: feed_name(&name),
+            prepared,
+            shared: shared.clone(),
+            wake: self.wake.clone(),
+            backlog: Backlog::default(),
+        };
+        let thread = std::thread::Builder::new()
+            .name(format!("promlite-remote-write-{name}"))
+            .spawn(move || worker.run())
+            .map_err(Error::Io)?;
+        self.active.fetch_add(1, Ordering::Relaxed);
+        running.insert(name, Running { url: config.url, shared, thread });
+        Ok(())
+    }
+
+    /// Stops sender `name` and forgets it and its backlog. Returns whether it existed.
+    pub fn remove(&self, storage: &Storage, name: &str) -> Result<bool> {
+        let was_running = self.running.lock().remove(name).map(|r| self.stop(vec![r])).is_some();
+        let key = format!("{CONFIG_PREFIX}{name}");
+        let was_stored = storage.kv_get(&key)?.is_some();
+        storage.outbox_unsubscribe(&feed_name(name))?;
+        let mut forget = Batch::new();
+        forget.put_kv(key, None);
+        forget.put_kv(format!("{PROGRESS_PREFIX}{name}"), None);
+        storage.write(&forget)?;
+        Ok(was_running || was_stored)
+    }
+
+    /// Stats of every sender stored in the file or running, by name.
+    pub fn stats(&self, storage: &Storage) -> Result<Vec<RemoteWriteStats>> {
+        let now = now_ms();
+        let mut out: BTreeMap<String, RemoteWriteStats> = BTreeMap::new();
+        for (key, value) in storage.kv_scan(CONFIG_PREFIX)? {
+            let name = key[CONFIG_PREFIX.len()..].to_string();
+            let url = serde_json::from_slice::<serde_json::Value>(&value)
+                .ok()
+                .and_then(|v| v["url"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            let mut idle = Counters::new().snapshot(&name, &url, false, now);
+            // Not running here: count the backlog straight from the feed.
+            idle.pending_samples = storage.outbox_scan(&feed_name(&name), None).map_or(0, |s| s.samples);
+            out.insert(name, idle);
+        }
+        for (name, r) in self.running.lock().iter() {
+            out.insert(name.clone(), r.shared.counters.snapshot(name, &r.url, true, now));
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Stops every sender (on close): requests in flight get [`SHUTDOWN_GRACE`] to finish.
+    pub fn shutdown(&self) {
+        let all: Vec<Running> = std::mem::take(&mut *self.running.lock()).into_values().collect();
+        self.stop(all);
+    }
+
+    fn stop(&self, senders: Vec<Running>) {
+        for s in &senders {
+            s.shared.stop.store(true, Ordering::SeqCst);
+        }
+        self.wake.notify();
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        while Instant::now() < deadline && senders.iter().any(|s| !s.thread.is_finished()) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        for s in senders {
+            s.shared.gate.close();
+            self.active.fetch_sub(1, Ordering::Relaxed);
+            if s.thread.is_finished() {
+                let _ = s.thread.join();
+            } else {
+                log::warn!("remote write: a request was still in flight at shutdown; it will be sent again");
+            }
+        }
+    }
+}
+
+impl Drop for Senders {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// What happened to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    Delivered,
+    /// Refused for good (4xx other than 429): counted and logged.
+    Dropped,
+    /// `pause` gave up before it was delivered.
+    GaveUp,
+}
+
+/// Posts `request` until it is delivered or refused for good, retrying
+/// after `pause(delay)`, which returns `false` to give up (stop requested,
+/// attempts exhausted). Updates `counters` as it goes.
+pub(crate) fn deliver(
+    client: &Client,
+    name: &str,
+    request: &Request,
+    counters: &Counters,
+    mut pause: impl FnMut(Duration) -> bool,
+    backoff: &mut Backoff,
+) -> Delivery {
+    loop {
+        match client.post(&request.body) {
+            Attempt::Delivered => {
+                Counters::add(&counters.samples_sent, request.samples);
+                Counters::add(&counters.requests_sent, 1);
+                Counters::add(&counters.bytes_sent, request.body.len());
+                counters.newest_sent_ms.fetch_max(request.newest_t, Ordering::Relaxed);
+                if backoff.attempts() > 0 {
+                    log::info!("remote write {name}: delivering again");
+                }
+                backoff.reset();
+                return Delivery::Delivered;
+            }
+            Attempt::Rejected { reason, .. } => {
+                log::error!("remote write {name}: the receiver refused {} samples, which are dropped: {reason}", request.samples);
+                Counters::add(&counters.requests_failed, 1);
+                Counters::add(&counters.samples_dropped, request.samples);
+                Counters::add(&counters.requests_dropped, 1);
+                counters.set_error(reason);
+                return Delivery::Dropped;
+            }
+            Attempt::Retry { reason, retry_after } => {
+                Counters::add(&counters.requests_failed, 1);
+                let delay = retry_after.unwrap_or_else(|| backoff.next_delay());
+                if backoff.attempts() <= 1 {
+                    log::warn!("remote write {name}: {reason}; retrying with backoff");
+                }
+                counters.set_error(reason);
+                if !pause(delay) {
+                    return Delivery::GaveUp;
+                }
+                Counters::add(&counters.retries, 1);
+            }
+        }
+    }
+}
+
+/// The backlog of one feed: samples scanned but not yet acknowledged, and
+/// when each scanned stretch of commits was first seen (for the lag).
+#[derive(Default)]
+struct Backlog {
+    /// Where the next scan continues; `None` before the first.
+    scanned_to: Option<u64>,
+    pending: u64,
+    /// `(end_seq, first seen at, wall ms)` of each scan that found samples.
+    stretches: VecDeque<(u64, i64)>,
+}
+
+impl Backlog {
+    fn add(&mut self, scan: OutboxScan) {
+        if scan.samples > 0 {
+            self.pending += scan.samples;
+            self.stretches.push_back((scan.end_seq, now_ms()));
+        }
+        self.scanned_to = Some(scan.end_seq);
+    }
+
+    fn acknowledged(&mut self, samples: u64, next_seq: u64) {
+        self.pending = self.pending.saturating_sub(samples);
+        while self.stretches.front().is_some_and(|&(end, _)| end <= next_seq) {
+            self.stretches.pop_front();
+        }
+    }
+
+    fn publish(&self, counters: &Counters) {
+        counters.pending_samples.store(self.pending, Ordering::Relaxed);
+        let oldest = self.stretches.front().map_or(i64::MIN, |&(_, seen)| seen);
+        counters.oldest_pending_seen_ms.store(oldest, Ordering::Relaxed);
+    }
+}
+
+/// Why a round of the worker ends early.
+enum Halt {
+    /// Stop requested, or the database closed.
+    Stopped,
+    /// A storage error; the round is repeated later.
+    Storage(Error),
+}
+
+/// One sender thread.
+struct Worker {
+    client: Client,
+    feed: String,
+    prepared: Prepared,
+    shared: Arc<Shared>,
+    wake: Arc<Wake>,
+    backlog: Backlog,
+}
+
+impl Worker {
+    fn name(&self) -> &str {
+        &self.prepared.config.name
+    }
+
+    fn run(mut self) {
+        let mut backoff = Backoff::new(self.prepared.config.min_backoff, self.prepared.config.max_backoff);
+        let mut waiting_since: Option<Instant> = None;
+        while !self.stopping() {
+            let seen = self.wake.generation();
+            match self.step(&mut waiting_since, &mut backoff) {
+                Ok(Some(wait_until)) => self.wake.wait(seen, wait_until),
+                Ok(None) => {}
+                Err(Halt::Stopped) => break,
+                Err(Halt::Storage(e)) => {
+                    // Storage trouble (e.g. a full disk): report it and look again later.
+                    log::error!("remote write {}: {e}", self.name());
+                    self.shared.counters.set_error(e.to_string());
+                    let delay = self.prepared.config.flush_interval.max(backoff.next_delay());
+                    self.wake.wait(seen, Instant::now() + delay);
+                }
+            }
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::SeqCst)
+    }
+
+    /// One round: scan, maybe read and send. Returns when to look again
+    /// (`None`: right away).
+    fn step(&mut self, waiting_since: &mut Option<Instant>, backoff: &mut Backoff) -> Result<Option<Instant>, Halt> {
+        let batch_size = self.prepared.config.batch_size;
+        let flush = self.prepared.config.flush_interval;
+        self.scan()?;
+        if self.backlog.pending == 0 {
+            *waiting_since = None;
+            return Ok(Some(Instant::now() + flush));
+        }
+        let since = *waiting_since.get_or_insert_with(Instant::now);
+        if self.backlog.pending < batch_size as u64 && since.elapsed() < flush {
+            return Ok(Some(since + flush));
+        }
+        let feed = self.feed.clone();
+        let batch = self.storage(|s| s.outbox_read(&feed, batch_size))?;
+        // Commits that landed since the scan may be in the batch: count them first.
+        self.scan()?;
+        self.send(&batch, backoff)?;
+        *waiting_since = None;
+        Ok(None)
+    }
+
+    /// Adds commits since the last scan to the backlog.
+    fn scan(&mut self) -> Result<(), Halt> {
+        let (feed, from) = (self.feed.clone(), self.backlog.scanned_to);
+        let scan = self.storage(|s| s.outbox_scan(&feed, from))?;
+        self.backlog.add(scan);
+        self.backlog.publish(&self.shared.counters);
+        Ok(())
+    }
+
+    /// Sends a batch (resuming a split batch where an earlier run stopped) and acknowledges it.
+    fn send(&mut self, batch: &OutboxBatch, backoff: &mut Backoff) -> Result<(), Halt> {
+        let mut builder = RequestBuilder::new(&self.prepared);
+        for (labels, points) in &batch.series {
+            builder.add_in_commit_order(labels, points);
+        }
+        let built = builder.take();
+        Counters::add(&self.shared.counters.samples_skipped, built.skipped);
+        let split = built.requests.len() > 1;
+        let done = if split { self.progress(batch.next_seq)? } else { 0 };
+        for (i, request) in built.requests.iter().enumerate().skip(done) {
+            let shared = self.shared.clone();
+            let wake = self.wake.clone();
+            let pause = |delay: Duration| {
+                let seen = wake.generation();
+                if !shared.stop.load(Ordering::SeqCst) {
+                    wake.wait(seen, Instant::now() + delay);
+                }
+                !shared.stop.load(Ordering::SeqCst)
+            };
+            if deliver(&self.client, self.name(), request, &self.shared.counters, pause, backoff) == Delivery::GaveUp {
+                return Err(Halt::Stopped);
+            }
+            if split && i + 1 < built.requests.len() {
+                self.save_progress(batch.next_seq, i + 1)?;
+            }
+        }
+        let feed = self.feed.clone();
+        self.storage(|s| s.outbox_ack(&feed, batch.next_seq))?;
+        if split {
+            self.save_progress(batch.next_seq, 0)?;
+        }
+        self.backlog.acknowledged(batch.samples as u64, batch.next_seq);
+        self.backlog.publish(&self.shared.counters);
+        Ok(())
+    }
+
+    /// How many requests of the split batch ending at `next_seq` an earlier run delivered.
+    fn progress(&self, next_seq: u64) -> Result<usize, Halt> {
+        let key = format!("{PROGRESS_PREFIX}{}", self.name());
+        let stored = self.storage(|s| s.kv_get(&key))?;
+        let expected = self.progress_record(next_seq, 0);
+        let Some(record) = stored.and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok()) else {
+            return Ok(0);
+        };
+        // Only the same batch split the same way may be resumed mid-way.
+        let same = ["next_seq", "batch_size", "keep", "drop"].iter().all(|k| record[k] == expected[k]);
+        Ok(if same { record["requests_done"].as_u64().unwrap_or(0) as usize } else { 0 })
+    }
+
+    /// Records (or with 0, clears) progress through a split batch, in its own commit.
+    fn save_progress(&self, next_seq: u64, requests_done: usize) -> Result<(), Halt> {
+        let key = format!("{PROGRESS_PREFIX}{}", self.name());
+        let value = (requests_done > 0).then(|| self.progress_record(next_seq, requests_done).to_string().into_bytes());
+        let mut batch = Batch::new();
+        batch.put_kv(key, value);
+        self.storage(|s| s.write(&batch))
+    }
+
+    fn progress_record(&self, next_seq: u64, requests_done: usize) -> serde_json::Value {
+        let c = &self.prepared.config;
+        serde_json::json!({
+            "next_seq": next_seq, "requests_done": requests_done,
+            "batch_size": c.batch_size, "keep": c.keep, "drop": c.drop,
+        })
+    }
+
+    /// Runs `f` on the storage; a closed gate stops the worker.
+    fn storage<T>(&self, f: impl FnOnce(&Storage) -> Result<T>) -> Result<T, Halt> {
+        match self.shared.gate.with(f) {
+            None => Err(Halt::Stopped),
+            Some(result) => result.map_err(Halt::Storage),
+        }
+    }
+}
