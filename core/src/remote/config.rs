@@ -275,7 +275,7 @@ impl Prepared {
                 out.push(e.clone());
             }
             external.next_if(|e| e.name == l.name);
-            out.push(prompb::Label { name: l.name.clone(), value: l.value.clone() });
+            out.push(prompb::Label::from(l));
         }
         out.extend(external.cloned());
         out

@@ -43,6 +43,12 @@ pub struct Label {
     pub value: String,
 }
 
+impl From<&crate::model::Label> for Label {
+    fn from(l: &crate::model::Label) -> Self {
+        Label { name: l.name.clone(), value: l.value.clone() }
+    }
+}
+
 /// `prometheus.Sample`
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct Sample {
