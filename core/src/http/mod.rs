@@ -41,7 +41,7 @@ use auth::{Auth, Scope};
 use telemetry::Telemetry;
 
 pub use crate::remote::prompb;
-pub use params::parse_duration;
+pub use params::{parse_duration, parse_time};
 
 /// Settings of the HTTP server. Build it with struct update syntax from
 /// [`ServerConfig::default`] so new fields don't break callers.
