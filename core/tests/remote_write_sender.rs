@@ -111,6 +111,26 @@ fn retries_5xx_429_and_network_errors_then_delivers_exactly_once() {
 }
 
 #[test]
+fn retries_keep_their_backoff_while_commits_arrive() {
+    let rx = Receiver::start();
+    rx.set_default(Reply::Status(503));
+    let db = Db::open_in_memory().unwrap();
+    let backoff = Duration::from_millis(200);
+    db.remote_write_add(config("patient", &rx).backoff(backoff, backoff)).unwrap();
+    let start = Instant::now();
+    let mut t = 0;
+    while start.elapsed() < Duration::from_secs(1) {
+        write_steps(&db, &["m"], t, 1);
+        t += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Jittered delays are 100..200 ms: at most ~11 attempts in a second.
+    let attempts = rx.all().len();
+    assert!((3..=12).contains(&attempts), "{attempts} attempts");
+    wait_for("the backlog to be counted while retrying", || stats(&db, "patient").pending_samples == t as u64);
+}
+
+#[test]
 fn a_refused_batch_is_dropped_and_counted_and_sending_goes_on() {
     let rx = Receiver::start();
     rx.script(&[Reply::Status(400)]);
@@ -181,8 +201,35 @@ fn a_split_batch_resumes_after_its_last_delivered_request() {
     wait_for("the rest", || rx.accepted_sample_count() == 10);
     wait_for("the ack", || stats(&db, "split").pending_samples == 0);
     assert_eq!(rx.samples()["big{}"], expected(0, 10), "no request delivered twice");
-    // With another batch size the split differs, so the batch is sent whole again.
     db.close().unwrap();
+}
+
+#[test]
+fn a_batch_in_flight_at_shutdown_is_sent_again_with_exactly_its_samples() {
+    // Receivers such as Prometheus refuse a whole request if one sample is
+    // older than what they hold: a batch re-sent after a restart must not
+    // mix samples they may hold with new ones.
+    let rx = Receiver::start();
+    rx.set_default(Reply::Status(503));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let db = Db::open(&path).unwrap();
+    db.remote_write_add(config("exact", &rx).batch_size(100)).unwrap();
+    write_steps(&db, &["m"], 0, 3);
+    wait_for("the first attempt", || !rx.all().is_empty());
+    write_steps(&db, &["m"], 3, 4);
+    let first: Vec<i64> = rx.all()[0].request.timeseries[0].samples.iter().map(|s| s.timestamp).collect();
+    db.close().unwrap();
+
+    let db = Db::open(&path).unwrap();
+    write_steps(&db, &["m"], 7, 3);
+    rx.set_default(Reply::Status(204));
+    db.remote_write_add(config("exact", &rx).batch_size(100)).unwrap();
+    wait_for("everything", || rx.accepted_sample_count() == 10);
+    let accepted = rx.accepted();
+    let resent: Vec<i64> = accepted[0].request.timeseries[0].samples.iter().map(|s| s.timestamp).collect();
+    assert_eq!(resent, first, "the same samples as the attempt before the restart");
+    assert_eq!(rx.samples()["m{}"], expected(0, 10));
 }
 
 #[test]

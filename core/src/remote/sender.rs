@@ -21,8 +21,8 @@ use crate::storage::{OutboxScan, Storage};
 
 /// Key prefix of the stored sender descriptions (`remote_write/config/<name>`).
 const CONFIG_PREFIX: &str = "remote_write/config/";
-/// Key prefix of the progress through a batch split into several requests.
-const PROGRESS_PREFIX: &str = "remote_write/progress/";
+/// Key prefix of the in-flight records (see `InFlight`).
+const IN_FLIGHT_PREFIX: &str = "remote_write/in_flight/";
 
 /// How long closing the database waits for requests in flight to be
 /// answered (and acknowledged) before leaving them behind.
@@ -87,6 +87,20 @@ struct Shared {
     stop: AtomicBool,
     gate: Gate,
     counters: Counters,
+    backlog: Mutex<Backlog>,
+}
+
+impl Shared {
+    /// Adds commits since the last scan of `feed` to the backlog (also while
+    /// a request is being retried, so the backlog and lag stay current).
+    fn scan(&self, feed: &str) -> Result<(), Halt> {
+        let mut backlog = self.backlog.lock();
+        let from = backlog.scanned_to;
+        let scan = self.gate.with(|s| s.outbox_scan(feed, from)).ok_or(Halt::Stopped)?.map_err(Halt::Storage)?;
+        backlog.add(scan);
+        backlog.publish(&self.counters);
+        Ok(())
+    }
 }
 
 struct Running {
@@ -127,11 +141,13 @@ impl Senders {
         describe.put_kv(format!("{CONFIG_PREFIX}{name}"), Some(description.to_string().into_bytes()));
         storage.write(&describe)?;
         storage.outbox_subscribe(&feed_name(&name))?;
+        let resume = storage.kv_get(&format!("{IN_FLIGHT_PREFIX}{name}"))?.and_then(|v| InFlight::parse(&v, &config));
 
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             gate: Gate(RwLock::new(Some(storage.clone()))),
             counters: Counters::new(),
+            backlog: Mutex::new(Backlog::default()),
         });
         let worker = Worker {
             client: Client::new(&config),
@@ -139,7 +155,7 @@ impl Senders {
             prepared,
             shared: shared.clone(),
             wake: self.wake.clone(),
-            backlog: Backlog::default(),
+            resume,
         };
         let thread = std::thread::Builder::new()
             .name(format!("promlite-remote-write-{name}"))
@@ -158,7 +174,7 @@ impl Senders {
         storage.outbox_unsubscribe(&feed_name(name))?;
         let mut forget = Batch::new();
         forget.put_kv(key, None);
-        forget.put_kv(format!("{PROGRESS_PREFIX}{name}"), None);
+        forget.put_kv(format!("{IN_FLIGHT_PREFIX}{name}"), None);
         storage.write(&forget)?;
         Ok(was_running || was_stored)
     }
@@ -309,6 +325,38 @@ impl Backlog {
     }
 }
 
+/// The batch a sender was sending when it last stopped: its end (the
+/// `next_seq` to acknowledge) and how many of its requests were delivered.
+/// Stored as JSON under `remote_write/in_flight/<name>` before each batch is
+/// sent and after each of its requests.
+#[derive(Debug, Clone, PartialEq)]
+struct InFlight {
+    next_seq: u64,
+    requests_done: usize,
+    /// Whether the batch is cut into the same requests now (batch size and
+    /// selectors unchanged), so delivered requests can be skipped.
+    same_split: bool,
+}
+
+impl InFlight {
+    fn describe(c: &RemoteWriteConfig, next_seq: u64, requests_done: usize) -> serde_json::Value {
+        serde_json::json!({
+            "next_seq": next_seq, "requests_done": requests_done,
+            "batch_size": c.batch_size, "keep": c.keep, "drop": c.drop,
+        })
+    }
+
+    fn parse(stored: &[u8], current: &RemoteWriteConfig) -> Option<InFlight> {
+        let v: serde_json::Value = serde_json::from_slice(stored).ok()?;
+        let now = InFlight::describe(current, 0, 0);
+        Some(InFlight {
+            next_seq: v["next_seq"].as_u64()?,
+            requests_done: v["requests_done"].as_u64()? as usize,
+            same_split: ["batch_size", "keep", "drop"].iter().all(|k| v[k] == now[k]),
+        })
+    }
+}
+
 /// Why a round of the worker ends early.
 enum Halt {
     /// Stop requested, or the database closed.
@@ -324,7 +372,8 @@ struct Worker {
     prepared: Prepared,
     shared: Arc<Shared>,
     wake: Arc<Wake>,
-    backlog: Backlog,
+    /// What an earlier run was sending, until it is sent again.
+    resume: Option<InFlight>,
 }
 
 impl Worker {
@@ -361,98 +410,82 @@ impl Worker {
     fn step(&mut self, waiting_since: &mut Option<Instant>, backoff: &mut Backoff) -> Result<Option<Instant>, Halt> {
         let batch_size = self.prepared.config.batch_size;
         let flush = self.prepared.config.flush_interval;
-        self.scan()?;
-        if self.backlog.pending == 0 {
+        self.shared.scan(&self.feed)?;
+        let pending = self.shared.backlog.lock().pending;
+        if pending == 0 {
             *waiting_since = None;
             return Ok(Some(Instant::now() + flush));
         }
         let since = *waiting_since.get_or_insert_with(Instant::now);
-        if self.backlog.pending < batch_size as u64 && since.elapsed() < flush {
+        if self.resume.is_none() && pending < batch_size as u64 && since.elapsed() < flush {
             return Ok(Some(since + flush));
         }
-        let feed = self.feed.clone();
-        let batch = self.storage(|s| s.outbox_read(&feed, batch_size))?;
+        // The batch an earlier run was sending is read again with exactly its
+        // commits, so its requests are the same: a receiver then either has a
+        // whole request already or not at all (see docs/scaleout.md).
+        let resume = self.resume.take();
+        let (feed, end) = (self.feed.clone(), resume.as_ref().map(|r| r.next_seq));
+        let batch = self.storage(|s| s.outbox_read(&feed, batch_size, end))?;
         // Commits that landed since the scan may be in the batch: count them first.
-        self.scan()?;
-        self.send(&batch, backoff)?;
+        self.shared.scan(&self.feed)?;
+        if batch.samples > 0 {
+            let done = resume.filter(|r| r.next_seq == batch.next_seq && r.same_split).map_or(0, |r| r.requests_done);
+            self.send(&batch, done, backoff)?;
+        }
         *waiting_since = None;
         Ok(None)
     }
 
-    /// Adds commits since the last scan to the backlog.
-    fn scan(&mut self) -> Result<(), Halt> {
-        let (feed, from) = (self.feed.clone(), self.backlog.scanned_to);
-        let scan = self.storage(|s| s.outbox_scan(&feed, from))?;
-        self.backlog.add(scan);
-        self.backlog.publish(&self.shared.counters);
-        Ok(())
-    }
-
-    /// Sends a batch (resuming a split batch where an earlier run stopped) and acknowledges it.
-    fn send(&mut self, batch: &OutboxBatch, backoff: &mut Backoff) -> Result<(), Halt> {
+    /// Sends a batch, skipping the first `done` requests (delivered by an
+    /// earlier run), and acknowledges it. Before the first request and after
+    /// each but the last, the in-flight record notes where it is.
+    fn send(&mut self, batch: &OutboxBatch, done: usize, backoff: &mut Backoff) -> Result<(), Halt> {
         let mut builder = RequestBuilder::new(&self.prepared);
         for (labels, points) in &batch.series {
             builder.add_in_commit_order(labels, points);
         }
         let built = builder.take();
         Counters::add(&self.shared.counters.samples_skipped, built.skipped);
-        let split = built.requests.len() > 1;
-        let done = if split { self.progress(batch.next_seq)? } else { 0 };
+        self.record_in_flight(batch.next_seq, done)?;
         for (i, request) in built.requests.iter().enumerate().skip(done) {
-            let shared = self.shared.clone();
-            let wake = self.wake.clone();
+            let (shared, wake, feed) = (&self.shared, &self.wake, &self.feed);
             let pause = |delay: Duration| {
-                let seen = wake.generation();
-                if !shared.stop.load(Ordering::SeqCst) {
-                    wake.wait(seen, Instant::now() + delay);
+                let deadline = Instant::now() + delay;
+                loop {
+                    if shared.stop.load(Ordering::SeqCst) {
+                        return false;
+                    }
+                    let seen = wake.generation();
+                    // Transient storage errors only delay the backlog figures.
+                    let _ = shared.scan(feed);
+                    if Instant::now() >= deadline {
+                        return true;
+                    }
+                    wake.wait(seen, deadline);
                 }
-                !shared.stop.load(Ordering::SeqCst)
             };
             if deliver(&self.client, self.name(), request, &self.shared.counters, pause, backoff) == Delivery::GaveUp {
                 return Err(Halt::Stopped);
             }
-            if split && i + 1 < built.requests.len() {
-                self.save_progress(batch.next_seq, i + 1)?;
+            if i + 1 < built.requests.len() {
+                self.record_in_flight(batch.next_seq, i + 1)?;
             }
         }
         let feed = self.feed.clone();
+        // The record now names acknowledged commits, so it is ignored from here on.
         self.storage(|s| s.outbox_ack(&feed, batch.next_seq))?;
-        if split {
-            self.save_progress(batch.next_seq, 0)?;
-        }
-        self.backlog.acknowledged(batch.samples as u64, batch.next_seq);
-        self.backlog.publish(&self.shared.counters);
+        let mut backlog = self.shared.backlog.lock();
+        backlog.acknowledged(batch.samples as u64, batch.next_seq);
+        backlog.publish(&self.shared.counters);
         Ok(())
     }
 
-    /// How many requests of the split batch ending at `next_seq` an earlier run delivered.
-    fn progress(&self, next_seq: u64) -> Result<usize, Halt> {
-        let key = format!("{PROGRESS_PREFIX}{}", self.name());
-        let stored = self.storage(|s| s.kv_get(&key))?;
-        let expected = self.progress_record(next_seq, 0);
-        let Some(record) = stored.and_then(|v| serde_json::from_slice::<serde_json::Value>(&v).ok()) else {
-            return Ok(0);
-        };
-        // Only the same batch split the same way may be resumed mid-way.
-        let same = ["next_seq", "batch_size", "keep", "drop"].iter().all(|k| record[k] == expected[k]);
-        Ok(if same { record["requests_done"].as_u64().unwrap_or(0) as usize } else { 0 })
-    }
-
-    /// Records (or with 0, clears) progress through a split batch, in its own commit.
-    fn save_progress(&self, next_seq: u64, requests_done: usize) -> Result<(), Halt> {
-        let key = format!("{PROGRESS_PREFIX}{}", self.name());
-        let value = (requests_done > 0).then(|| self.progress_record(next_seq, requests_done).to_string().into_bytes());
+    /// Stores the in-flight record, in a commit of its own.
+    fn record_in_flight(&self, next_seq: u64, requests_done: usize) -> Result<(), Halt> {
+        let record = InFlight::describe(&self.prepared.config, next_seq, requests_done);
         let mut batch = Batch::new();
-        batch.put_kv(key, value);
+        batch.put_kv(format!("{IN_FLIGHT_PREFIX}{}", self.name()), Some(record.to_string().into_bytes()));
         self.storage(|s| s.write(&batch))
-    }
-
-    fn progress_record(&self, next_seq: u64, requests_done: usize) -> serde_json::Value {
-        let c = &self.prepared.config;
-        serde_json::json!({
-            "next_seq": next_seq, "requests_done": requests_done,
-            "batch_size": c.batch_size, "keep": c.keep, "drop": c.drop,
-        })
     }
 
     /// Runs `f` on the storage; a closed gate stops the worker.

@@ -271,22 +271,23 @@ impl Storage {
     }
 
     /// Samples committed since change-feed consumer `name`'s cursor: whole
-    /// commits, oldest first, until at least `max_samples` are collected.
-    pub(crate) fn outbox_read(&self, name: &str, max_samples: usize) -> Result<crate::db::OutboxBatch> {
+    /// commits, oldest first, until at least `max_samples` are collected or
+    /// the commit before `end_seq` (when given) is read.
+    pub(crate) fn outbox_read(
+        &self,
+        name: &str,
+        max_samples: usize,
+        end_seq: Option<u64>,
+    ) -> Result<crate::db::OutboxBatch> {
         self.read(|s, ctx| {
-            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
-            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
-                ctx.conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
-            )?;
-            let Some(cursor) = cursor else {
-                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
-            };
-            let mut next_seq = super::writer::decode_cursor(&cursor)?;
+            let mut next_seq = outbox_cursor(ctx.conn, name)?;
             let mut order: Vec<i64> = Vec::new();
             let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
             let mut samples = 0;
-            let mut stmt = ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([next_seq as i64])?;
+            let mut stmt =
+                ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")?;
+            let end = end_seq.map_or(i64::MAX, |e| e.min(i64::MAX as u64) as i64);
+            let mut rows = stmt.query([next_seq as i64, end])?;
             while samples < max_samples.max(1) {
                 let Some(row) = rows.next()? else { break };
                 let seq = row.get::<_, i64>(0)? as u64;
@@ -318,14 +319,7 @@ impl Storage {
     /// decoding it.
     pub(crate) fn outbox_scan(&self, name: &str, from_seq: Option<u64>) -> Result<OutboxScan> {
         self.with_reader(|conn| {
-            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
-            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
-                conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
-            )?;
-            let Some(cursor) = cursor else {
-                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
-            };
-            let cursor = super::writer::decode_cursor(&cursor)?;
+            let cursor = outbox_cursor(conn, name)?;
             let mut scan = OutboxScan { samples: 0, commits: 0, end_seq: from_seq.unwrap_or(cursor).max(cursor) };
             let mut stmt = conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
             let mut rows = stmt.query([scan.end_seq as i64])?;
@@ -358,6 +352,18 @@ impl Storage {
             };
             Ok(chunks.max(heads))
         })
+    }
+}
+
+/// The first commit change-feed consumer `name` has not acknowledged.
+fn outbox_cursor(conn: &Connection, name: &str) -> Result<u64> {
+    let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+    let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+        conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+    )?;
+    match cursor {
+        Some(c) => super::writer::decode_cursor(&c),
+        None => Err(Error::invalid(format!("no change-feed consumer named {name:?}"))),
     }
 }
 
