@@ -500,4 +500,14 @@ impl Querier for Db {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         Db::select(self, matchers, mint, maxt)
     }
+
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        f: &mut dyn FnMut(Series) -> Result<()>,
+    ) -> Result<()> {
+        Db::for_each_series(self, matchers, mint, maxt, f)
+    }
 }

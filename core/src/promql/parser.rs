@@ -121,13 +121,15 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_gte, Assoc::Left)
                 | Op::infix(Rule::op_lte, Assoc::Left))
             .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
-            // Unary operators bind like `*` (so `-a * b` is `(-a) * b`), below `^` (`-2^2` is -4).
             .op(Op::infix(Rule::op_mul, Assoc::Left)
                 | Op::infix(Rule::op_div, Assoc::Left)
                 | Op::infix(Rule::op_mod, Assoc::Left)
-                | Op::infix(Rule::op_atan2, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::op_atan2, Assoc::Left))
+            // Unary operators act like Prometheus's (`%prec MUL`): `-a * b` is
+            // `(-a) * b`, `-2 ^ 2` is `-(2 ^ 2)`. pest parses a prefix operand
+            // one level below the prefix's own, so they need a level of their
+            // own between `*` and `^`.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::op_pow, Assoc::Right))
     })
 }
@@ -139,9 +141,9 @@ fn duration_pratt() -> &'static PrattParser<Rule> {
             .op(Op::infix(Rule::dur_add, Assoc::Left) | Op::infix(Rule::dur_sub, Assoc::Left))
             .op(Op::infix(Rule::dur_mul, Assoc::Left)
                 | Op::infix(Rule::dur_div, Assoc::Left)
-                | Op::infix(Rule::dur_mod, Assoc::Left)
-                | Op::prefix(Rule::neg)
-                | Op::prefix(Rule::pos))
+                | Op::infix(Rule::dur_mod, Assoc::Left))
+            // As for expressions: between `*` and `^`.
+            .op(Op::prefix(Rule::neg) | Op::prefix(Rule::pos))
             .op(Op::infix(Rule::dur_pow, Assoc::Right))
     })
 }

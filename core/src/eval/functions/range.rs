@@ -1,0 +1,648 @@
+//! Functions over range vectors (`rate`, `*_over_time`, `deriv`, …).
+//!
+//! The driver loads each series once and slides the window `(ref - range, ref]`
+//! across the steps with two indices that only move forward.
+
+use super::super::aggregate::{kahan_add, quantile};
+use super::super::engine::{interpolate, Evaluator, WindowSpec};
+use super::super::series::{StepRange, StepSeries, Val};
+use crate::error::{Error, Result};
+use crate::model::{Labels, Point, METRIC_NAME};
+use crate::promql::{Call, Expr, ExprKind, RangeModifier, ValueType};
+
+/// What a range function sees at one step.
+pub(crate) struct Window<'a> {
+    /// Samples in the window; for `anchored`/`smoothed` selectors the window
+    /// is widened by the lookback delta (to the left, and for `smoothed` also
+    /// to the right) so boundary values can be picked or interpolated.
+    pub points: &'a [Point],
+    /// The evaluation timestamp of the step.
+    pub ts: i64,
+    /// The window proper: `(start, end]`.
+    pub start: i64,
+    pub end: i64,
+    pub range_ms: i64,
+    /// Scalar arguments at this step, in argument order.
+    pub params: &'a [f64],
+    pub anchored: bool,
+    pub smoothed: bool,
+    /// How many samples in the window are lower than the one before them
+    /// (counter resets); only counted for functions that ask for it.
+    pub drops: u32,
+}
+
+/// A range function: value for one window, or none.
+pub(crate) type RangeFn = fn(&Window) -> Result<Option<f64>>;
+
+/// How a range function is evaluated.
+pub(crate) struct RangeImpl {
+    pub f: RangeFn,
+    /// `last_over_time`/`first_over_time` act like a selector and keep the name.
+    pub keeps_name: bool,
+    pub anchored_ok: bool,
+    pub smoothed_ok: bool,
+    /// Whether the function reads `Window::drops`.
+    pub counts_drops: bool,
+}
+
+pub(crate) const fn range_fn(f: RangeFn) -> RangeImpl {
+    RangeImpl { f, keeps_name: false, anchored_ok: false, smoothed_ok: false, counts_drops: false }
+}
+
+/// Names of the functions accepting `anchored` / `smoothed`, for error messages.
+const ANCHORED_SAFE: &str = "changes, delta, increase, rate, resets";
+const SMOOTHED_SAFE: &str = "delta, increase, rate";
+
+fn unparen(e: &Expr) -> &Expr {
+    match &e.kind {
+        ExprKind::Paren(inner) => unparen(inner),
+        _ => e,
+    }
+}
+
+fn modifier_of(e: &Expr) -> Option<RangeModifier> {
+    match &unparen(e).kind {
+        ExprKind::MatrixSelector(ms) => ms.selector.modifier,
+        _ => None,
+    }
+}
+
+/// Evaluates the scalar arguments of a call (all but `skip`) over the steps.
+pub(crate) fn scalar_args(ev: &mut Evaluator, call: &Call, skip: usize, r: StepRange) -> Result<Vec<Vec<f64>>> {
+    let mut out = Vec::new();
+    for (i, a) in call.args.iter().enumerate() {
+        if i != skip {
+            out.push(ev.eval_scalar(a, r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Index of the range-vector argument of a call.
+fn matrix_arg(call: &Call) -> Result<usize> {
+    call.args
+        .iter()
+        .position(|a| unparen(a).value_type() == ValueType::Matrix)
+        .ok_or_else(|| Error::execution(format!("function {:?} expects a range vector argument", call.func)))
+}
+
+pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, r: StepRange) -> Result<Val> {
+    let idx = matrix_arg(call)?;
+    let arg = &call.args[idx];
+    match modifier_of(arg) {
+        Some(RangeModifier::Anchored) if !imp.anchored_ok => {
+            return Err(Error::execution(format!(
+                "anchored modifier can only be used with: {ANCHORED_SAFE} - not with {}",
+                call.func
+            )))
+        }
+        Some(RangeModifier::Smoothed) if !imp.smoothed_ok => {
+            return Err(Error::execution(format!(
+                "smoothed modifier can only be used with: {SMOOTHED_SAFE} - not with {}",
+                call.func
+            )))
+        }
+        _ => {}
+    }
+    let params = scalar_args(ev, call, idx, r)?;
+    let lookback = ev.lookback();
+    let counter_check = matches!(call.func.as_str(), "rate" | "increase");
+    let mut out = Vec::new();
+    let mut step_params = vec![0.0; params.len()];
+    ev.each_range_series(arg, r, &mut |ev, series, spec| {
+        let points = window_values(&series, spec, imp, &params, &mut step_params, lookback, r)?;
+        if points.is_empty() {
+            return Ok(());
+        }
+        if counter_check {
+            if let Some(name) = series.labels.get(METRIC_NAME) {
+                if !["_total", "_sum", "_count", "_bucket"].iter().any(|s| name.ends_with(s)) {
+                    ev.annotations.possible_non_counter(name);
+                }
+            }
+        }
+        let mut s = StepSeries { labels: series.labels, drop_name: series.drop_name, points };
+        if !imp.keeps_name {
+            ev.drop_name(&mut s);
+        }
+        ev.account(s.points.len())?;
+        out.push(s);
+        Ok(())
+    })?;
+    if call.func == "quantile_over_time" {
+        if let Some(qs) = params.first() {
+            for &q in qs {
+                if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                    ev.annotations.invalid_quantile(q);
+                }
+            }
+        }
+    }
+    if !ev.delayed_name_removal() && !imp.keeps_name {
+        out = super::super::engine::merge_same_labelsets(out)?;
+    }
+    Ok(Val::Vector(out))
+}
+
+/// Applies `f` to the window of `series` at every step.
+fn window_values(
+    series: &StepSeries,
+    input: &WindowSpec,
+    imp: &RangeImpl,
+    params: &[Vec<f64>],
+    step_params: &mut [f64],
+    lookback: i64,
+    r: StepRange,
+) -> Result<Vec<Point>> {
+    let pts = &series.points;
+    let back = if input.anchored || input.smoothed { lookback } else { 0 };
+    let forward = if input.smoothed { lookback } else { 0 };
+    // drops_before[i]: decreases between consecutive samples up to sample i,
+    // so any window's count is one subtraction.
+    let drops_before: Vec<u32> = if imp.counts_drops {
+        let mut acc = 0u32;
+        std::iter::once(0)
+            .chain(pts.windows(2).map(|w| {
+                acc += u32::from(w[1].v < w[0].v);
+                acc
+            }))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut out = Vec::new();
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for (k, ts) in r.iter().enumerate() {
+        let end = input.ref_time(ts);
+        let start = end - input.range;
+        while lo < pts.len() && pts[lo].t <= start - back {
+            lo += 1;
+        }
+        if hi < lo {
+            hi = lo;
+        }
+        while hi < pts.len() && pts[hi].t <= end + forward {
+            hi += 1;
+        }
+        if lo == hi {
+            continue;
+        }
+        for (p, values) in step_params.iter_mut().zip(params) {
+            *p = values[k];
+        }
+        let w = Window {
+            points: &pts[lo..hi],
+            ts,
+            start,
+            end,
+            range_ms: input.range,
+            params: step_params,
+            anchored: input.anchored,
+            smoothed: input.smoothed,
+            drops: if imp.counts_drops { drops_before[hi - 1] - drops_before[lo] } else { 0 },
+        };
+        if let Some(v) = (imp.f)(&w)? {
+            out.push(Point::new(ts, v));
+        }
+    }
+    Ok(out)
+}
+
+/// `absent_over_time`: 1 at the steps where no series has a sample in the window.
+pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    let arg = call.args.first().ok_or_else(|| Error::execution("absent_over_time needs an argument"))?;
+    let lookback = ev.lookback();
+    let mut present = vec![false; r.len()];
+    let presence = range_fn(|_| Ok(Some(1.0)));
+    let spec = ev.each_range_series(arg, r, &mut |_, series, spec| {
+        for p in window_values(&series, spec, &presence, &[], &mut [], lookback, r)? {
+            present[r.index(p.t)] = true;
+        }
+        Ok(())
+    })?;
+    let points: Vec<Point> =
+        r.iter().enumerate().filter(|(k, _)| !present[*k]).map(|(_, ts)| Point::new(ts, 1.0)).collect();
+    if points.is_empty() {
+        return Ok(Val::Vector(Vec::new()));
+    }
+    let labels = if spec.from_selector { super::absent_labels(arg) } else { Labels::new() };
+    Ok(Val::Vector(vec![StepSeries { labels, drop_name: true, points }]))
+}
+
+// ---------------------------------------------------------------------------
+// rate, increase, delta
+
+fn extrapolated_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
+    if w.anchored || w.smoothed {
+        return extended_rate(w, counter, rate);
+    }
+    let pts = w.points;
+    if pts.len() < 2 {
+        return None;
+    }
+    let (first, last) = (pts[0], pts[pts.len() - 1]);
+    let mut result = last.v - first.v;
+    if counter && w.drops > 0 {
+        for pair in pts.windows(2) {
+            if pair[1].v < pair[0].v {
+                result += pair[0].v;
+            }
+        }
+    }
+    let mut to_start = (first.t - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let average_step = sampled / (pts.len() - 1) as f64;
+    // Extrapolate to a boundary only when a sample is "close enough" to it;
+    // otherwise assume the series starts/ends half an interval away.
+    let threshold = average_step * 1.1;
+    if to_start >= threshold {
+        to_start = average_step / 2.0;
+    }
+    if counter {
+        // A counter cannot go below zero: do not extrapolate past that point.
+        let mut to_zero = to_start;
+        if result > 0.0 && first.v >= 0.0 {
+            to_zero = sampled * (first.v / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = average_step / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if rate {
+        factor /= w.range_ms as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `rate`/`increase`/`delta` over `anchored`/`smoothed` windows: the change
+/// between the boundary values, no extrapolation.
+fn extended_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
+    let f = w.points;
+    let last_idx = f.len() - 1;
+    let first = f[..last_idx].partition_point(|p| p.t <= w.start).saturating_sub(1);
+    let last = if w.smoothed { f[..last_idx].partition_point(|p| p.t < w.end) } else { last_idx };
+    // No value when all samples lie before the window or (smoothed) after it.
+    if f[last].t <= w.start || f[first].t > w.end {
+        return None;
+    }
+    let left = if w.smoothed && f[first].t < w.start { interpolate(f[first], f[first + 1], w.start, counter) } else { f[first].v };
+    let right =
+        if w.smoothed && last > 0 && f[last].t > w.end { interpolate(f[last - 1], f[last], w.end, counter) } else { f[last].v };
+    let mut result = right - left;
+    if counter {
+        // Resets strictly inside the window; the boundary values above
+        // already account for resets at the edges.
+        let inner_first = if f[first].t <= w.start { first as isize + 1 } else { first as isize };
+        let inner_last = if f[last].t >= w.end { last as isize - 1 } else { last as isize };
+        let inner: &[Point] =
+            if inner_last >= inner_first { &f[inner_first as usize..=inner_last as usize] } else { &[] };
+        let mut prev = left;
+        for p in inner {
+            if p.v < prev {
+                result += prev;
+            }
+            prev = p.v;
+        }
+        if right < prev {
+            result += prev;
+        }
+    }
+    if rate {
+        result /= w.range_ms as f64 / 1000.0;
+    }
+    Some(result)
+}
+
+pub(crate) fn rate(w: &Window) -> Result<Option<f64>> {
+    Ok(extrapolated_rate(w, true, true))
+}
+
+pub(crate) fn increase(w: &Window) -> Result<Option<f64>> {
+    Ok(extrapolated_rate(w, true, false))
+}
+
+pub(crate) fn delta(w: &Window) -> Result<Option<f64>> {
+    Ok(extrapolated_rate(w, false, false))
+}
+
+fn instant_value(w: &Window, rate: bool) -> Option<f64> {
+    let pts = w.points;
+    if pts.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (pts[pts.len() - 2], pts[pts.len() - 1]);
+    let interval = last.t - prev.t;
+    if interval == 0 {
+        return None;
+    }
+    // After a counter reset the last value is the increase since the reset.
+    let mut v = if rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    if rate {
+        v /= interval as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+pub(crate) fn irate(w: &Window) -> Result<Option<f64>> {
+    Ok(instant_value(w, true))
+}
+
+pub(crate) fn idelta(w: &Window) -> Result<Option<f64>> {
+    Ok(instant_value(w, false))
+}
+
+// ---------------------------------------------------------------------------
+// *_over_time
+
+pub(crate) fn avg_over_time(w: &Window) -> Result<Option<f64>> {
+    let pts = w.points;
+    let (mut sum, mut count) = (pts[0].v, 1.0);
+    let (mut mean, mut c) = (0.0, 0.0);
+    let mut incremental = false;
+    for p in &pts[1..] {
+        count += 1.0;
+        if !incremental {
+            let (s, nc) = kahan_add(p.v, sum, c);
+            if !s.is_infinite() {
+                (sum, c) = (s, nc);
+                continue;
+            }
+            // The plain sum would overflow: continue with an incremental mean.
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_add(p.v / count, q * mean, q * c);
+    }
+    Ok(Some(if incremental { mean + c } else { sum / count + c / count }))
+}
+
+pub(crate) fn sum_over_time(w: &Window) -> Result<Option<f64>> {
+    let (mut sum, mut c) = (0.0, 0.0);
+    for p in w.points {
+        (sum, c) = kahan_add(p.v, sum, c);
+    }
+    Ok(Some(if sum.is_infinite() { sum } else { sum + c }))
+}
+
+pub(crate) fn count_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(w.points.len() as f64))
+}
+
+pub(crate) fn present_over_time(_: &Window) -> Result<Option<f64>> {
+    Ok(Some(1.0))
+}
+
+/// The sample chosen by repeatedly asking `better(candidate, current)`.
+fn pick(w: &Window, better: fn(f64, f64) -> bool) -> Point {
+    let mut best = w.points[0];
+    for p in w.points {
+        if better(p.v, best.v) {
+            best = *p;
+        }
+    }
+    best
+}
+
+pub(crate) fn max_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(pick(w, |c, m| c > m || m.is_nan()).v))
+}
+
+pub(crate) fn min_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(pick(w, |c, m| c < m || m.is_nan()).v))
+}
+
+pub(crate) fn ts_of_max_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(pick(w, |c, m| c >= m || m.is_nan()).t as f64 / 1000.0))
+}
+
+pub(crate) fn ts_of_min_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(pick(w, |c, m| c <= m || m.is_nan()).t as f64 / 1000.0))
+}
+
+pub(crate) fn first_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(w.points[0].v))
+}
+
+pub(crate) fn last_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(w.points[w.points.len() - 1].v))
+}
+
+pub(crate) fn ts_of_first_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(w.points[0].t as f64 / 1000.0))
+}
+
+pub(crate) fn ts_of_last_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(w.points[w.points.len() - 1].t as f64 / 1000.0))
+}
+
+/// Variance with Kahan-compensated running mean and sum of squares.
+fn variance(w: &Window) -> f64 {
+    let mut count = 0.0;
+    let (mut mean, mut c_mean) = (0.0, 0.0);
+    let (mut aux, mut c_aux) = (0.0, 0.0);
+    for p in w.points {
+        count += 1.0;
+        let delta = p.v - (mean + c_mean);
+        (mean, c_mean) = kahan_add(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_add(delta * (p.v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+pub(crate) fn stdvar_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(variance(w)))
+}
+
+pub(crate) fn stddev_over_time(w: &Window) -> Result<Option<f64>> {
+    Ok(Some(variance(w).sqrt()))
+}
+
+pub(crate) fn quantile_over_time(w: &Window) -> Result<Option<f64>> {
+    let mut values: Vec<f64> = w.points.iter().map(|p| p.v).collect();
+    Ok(Some(quantile(w.params[0], &mut values)))
+}
+
+pub(crate) fn mad_over_time(w: &Window) -> Result<Option<f64>> {
+    if w.points.iter().any(|p| p.v.is_nan()) {
+        return Ok(Some(f64::NAN));
+    }
+    let mut values: Vec<f64> = w.points.iter().map(|p| p.v).collect();
+    let median = quantile(0.5, &mut values);
+    let mut deviations: Vec<f64> = w.points.iter().map(|p| (p.v - median).abs()).collect();
+    Ok(Some(quantile(0.5, &mut deviations)))
+}
+
+/// Index of the first sample to look at: with `anchored`, the last one at or
+/// before the window start (None when no sample is inside the window).
+fn first_sample_index(w: &Window) -> Option<usize> {
+    if !w.anchored {
+        return Some(0);
+    }
+    let pts = w.points;
+    if pts[pts.len() - 1].t <= w.start {
+        return None;
+    }
+    Some(pts[..pts.len() - 1].partition_point(|p| p.t <= w.start).saturating_sub(1))
+}
+
+pub(crate) fn changes(w: &Window) -> Result<Option<f64>> {
+    let Some(first) = first_sample_index(w) else { return Ok(None) };
+    let n = w.points[first..]
+        .windows(2)
+        .filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan()))
+        .count();
+    Ok(Some(n as f64))
+}
+
+pub(crate) fn resets(w: &Window) -> Result<Option<f64>> {
+    if !w.anchored {
+        return Ok(Some(w.drops as f64));
+    }
+    let Some(first) = first_sample_index(w) else { return Ok(None) };
+    Ok(Some(w.points[first..].windows(2).filter(|p| p[1].v < p[0].v).count() as f64))
+}
+
+/// Least-squares fit: slope per second and the value at `intercept_time`.
+fn linear_regression(points: &[Point], intercept_time: i64) -> (f64, f64) {
+    let mut n = 0.0;
+    let (mut sum_x, mut c_x) = (0.0, 0.0);
+    let (mut sum_y, mut c_y) = (0.0, 0.0);
+    let (mut sum_xy, mut c_xy) = (0.0, 0.0);
+    let (mut sum_x2, mut c_x2) = (0.0, 0.0);
+    let init_y = points[0].v;
+    let mut const_y = true;
+    for (i, p) in points.iter().enumerate() {
+        if const_y && i > 0 && p.v != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_time) as f64 / 1e3;
+        (sum_x, c_x) = kahan_add(x, sum_x, c_x);
+        (sum_y, c_y) = kahan_add(p.v, sum_y, c_y);
+        (sum_xy, c_xy) = kahan_add(x * p.v, sum_xy, c_xy);
+        (sum_x2, c_x2) = kahan_add(x * x, sum_x2, c_x2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    sum_x += c_x;
+    sum_y += c_y;
+    sum_xy += c_xy;
+    sum_x2 += c_x2;
+    let cov_xy = sum_xy - sum_x * sum_y / n;
+    let var_x = sum_x2 - sum_x * sum_x / n;
+    let slope = cov_xy / var_x;
+    let intercept = sum_y / n - slope * sum_x / n;
+    (slope, intercept)
+}
+
+pub(crate) fn deriv(w: &Window) -> Result<Option<f64>> {
+    if w.points.len() < 2 {
+        return Ok(None);
+    }
+    Ok(Some(linear_regression(w.points, w.points[0].t).0))
+}
+
+pub(crate) fn predict_linear(w: &Window) -> Result<Option<f64>> {
+    if w.points.len() < 2 {
+        return Ok(None);
+    }
+    let (slope, intercept) = linear_regression(w.points, w.ts);
+    Ok(Some(slope * w.params[0] + intercept))
+}
+
+pub(crate) fn double_exponential_smoothing(w: &Window) -> Result<Option<f64>> {
+    let (sf, tf) = (w.params[0], w.params[1]);
+    if sf <= 0.0 || sf >= 1.0 {
+        return Err(Error::execution(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
+    }
+    if tf <= 0.0 || tf >= 1.0 {
+        return Err(Error::execution(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+    }
+    let pts = w.points;
+    if pts.len() < 2 {
+        return Ok(None);
+    }
+    let mut s0 = 0.0;
+    let mut s1 = pts[0].v;
+    let mut b = pts[1].v - pts[0].v;
+    for (i, p) in pts.iter().enumerate().skip(1) {
+        let x = sf * p.v;
+        // The trend at the previous point (the raw difference for the first).
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        s0 = s1;
+        s1 = x + y;
+    }
+    Ok(Some(s1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(points: &[Point], start: i64, end: i64) -> Window<'_> {
+        let drops = points.windows(2).filter(|p| p[1].v < p[0].v).count() as u32;
+        Window { points, ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false, drops }
+    }
+
+    fn pts(v: &[(i64, f64)]) -> Vec<Point> {
+        v.iter().map(|&(t, v)| Point::new(t, v)).collect()
+    }
+
+    #[test]
+    fn rate_extrapolates_to_window_edges_and_handles_resets() {
+        // 0,10,20,...,50 over 5m sampled every minute, window (0, 5m].
+        let p = pts(&[(60_000, 10.0), (120_000, 20.0), (180_000, 30.0), (240_000, 40.0), (300_000, 50.0)]);
+        let w = window(&p, 0, 300_000);
+        assert!((increase(&w).unwrap().unwrap() - 50.0).abs() < 1e-9);
+        assert!((rate(&w).unwrap().unwrap() - 50.0 / 300.0).abs() < 1e-12);
+        let reset = pts(&[(60_000, 10.0), (120_000, 2.0), (180_000, 4.0)]);
+        let w = window(&reset, 60_000 - 1, 180_000);
+        // 10 -> 2 is a reset: increase over the samples is 2 + 10 - 10 + 2 = 4 ... plus extrapolation.
+        assert!(increase(&w).unwrap().unwrap() > 4.0);
+        assert_eq!(delta(&window(&p[..1], 0, 300_000)).unwrap(), None);
+    }
+
+    #[test]
+    fn irate_uses_last_two_samples() {
+        let p = pts(&[(0, 1.0), (10_000, 5.0), (20_000, 2.0)]);
+        let w = window(&p, -1, 20_000);
+        assert_eq!(irate(&w).unwrap(), Some(0.2), "reset: last value over the interval");
+        assert_eq!(idelta(&w).unwrap(), Some(-3.0));
+    }
+
+    #[test]
+    fn over_time_aggregates() {
+        let p = pts(&[(1000, 1.0), (2000, f64::NAN), (3000, 3.0)]);
+        let w = window(&p, 0, 3000);
+        assert_eq!(max_over_time(&w).unwrap(), Some(3.0));
+        assert_eq!(min_over_time(&w).unwrap(), Some(1.0));
+        assert_eq!(count_over_time(&w).unwrap(), Some(3.0));
+        assert_eq!(ts_of_max_over_time(&w).unwrap(), Some(3.0));
+        assert_eq!(changes(&w).unwrap(), Some(2.0));
+        let q = pts(&[(1000, 2.0), (2000, 4.0), (3000, 4.0), (4000, 4.0), (5000, 5.0), (6000, 5.0), (7000, 7.0), (8000, 9.0)]);
+        let w = window(&q, 0, 8000);
+        assert_eq!(stddev_over_time(&w).unwrap(), Some(2.0));
+        assert_eq!(avg_over_time(&w).unwrap(), Some(5.0));
+    }
+
+    #[test]
+    fn regression_fits_a_line() {
+        let p = pts(&[(0, 1.0), (1000, 3.0), (2000, 5.0)]);
+        assert_eq!(linear_regression(&p, 0), (2.0, 1.0));
+        assert_eq!(deriv(&window(&p, -1, 2000)).unwrap(), Some(2.0));
+    }
+}

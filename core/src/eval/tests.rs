@@ -1,0 +1,251 @@
+//! Evaluator tests over a small in-memory [`Querier`]. The conformance suite
+//! (`tests/promqltest.rs`) covers the language; these pin down the engine's
+//! own contracts: limits, errors, result shapes and how storage is read.
+
+use std::cell::Cell;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::error::ErrorKind;
+use crate::model::{stale_nan, Labels};
+
+/// Series in memory; counts `select` calls.
+#[derive(Default)]
+struct Mem {
+    series: Vec<Series>,
+    selects: Cell<usize>,
+}
+
+impl Mem {
+    fn add(&mut self, labels: &str, samples: &[(i64, f64)]) -> &mut Self {
+        let points = samples.iter().map(|&(t, v)| Point::new(t, v)).collect();
+        self.series.push(Series { labels: Labels::parse(labels).unwrap(), points });
+        self
+    }
+}
+
+impl Querier for Mem {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
+        self.selects.set(self.selects.get() + 1);
+        Ok(self
+            .series
+            .iter()
+            .filter(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                points: s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect())
+    }
+}
+
+/// `a_total{job="x"}` and `a_total{job="y"}`: counters sampled every 15s for 10 minutes.
+fn counters() -> Mem {
+    let mut m = Mem::default();
+    let x: Vec<(i64, f64)> = (0..=40).map(|i| (i * 15_000, i as f64)).collect();
+    let y: Vec<(i64, f64)> = (0..=40).map(|i| (i * 15_000, 2.0 * i as f64)).collect();
+    m.add(r#"a_total{job="x"}"#, &x).add(r#"a_total{job="y"}"#, &y);
+    m
+}
+
+fn vector(r: QueryResult) -> Vec<(String, f64)> {
+    match r.value {
+        Value::Vector(v) => v.into_iter().map(|s| (s.labels.to_string(), s.v)).collect(),
+        other => panic!("expected a vector, got {other:?}"),
+    }
+}
+
+fn matrix(r: QueryResult) -> Vec<Series> {
+    match r.value {
+        Value::Matrix(m) => m,
+        other => panic!("expected a matrix, got {other:?}"),
+    }
+}
+
+#[test]
+fn instant_selector_honours_lookback_and_stale_markers() {
+    let mut m = Mem::default();
+    m.add("up", &[(0, 1.0), (60_000, 2.0), (120_000, stale_nan())]).add("old", &[(0, 7.0)]);
+    let o = QueryOptions::default();
+    assert_eq!(vector(instant_query(&m, "up", 90_000, &o).unwrap()), vec![("up".into(), 2.0)]);
+    assert!(vector(instant_query(&m, "up", 120_000, &o).unwrap()).is_empty(), "stale marker hides the series");
+    assert_eq!(vector(instant_query(&m, "old", 299_999, &o).unwrap()).len(), 1);
+    assert!(vector(instant_query(&m, "old", 300_000, &o).unwrap()).is_empty(), "exactly lookback old is gone");
+    let zero = QueryOptions { lookback_delta: Duration::ZERO, ..QueryOptions::default() };
+    assert_eq!(vector(instant_query(&m, "old", 299_999, &zero).unwrap()).len(), 1, "zero means the default");
+    let short = QueryOptions { lookback_delta: Duration::from_secs(60), ..QueryOptions::default() };
+    assert!(vector(instant_query(&m, "old", 60_000, &short).unwrap()).is_empty());
+}
+
+#[test]
+fn range_query_reads_each_selector_once_and_matches_instant_steps() {
+    let m = counters();
+    let o = QueryOptions::default();
+    let before = m.selects.get();
+    let r = range_query(&m, "sum by (job) (rate(a_total[2m]))", 120_000, 600_000, 30_000, &o).unwrap();
+    assert_eq!(m.selects.get() - before, 1, "one select for the whole range");
+    let series = matrix(r);
+    assert_eq!(series.len(), 2);
+    assert!(series[0].labels < series[1].labels, "sorted by labels");
+    for s in &series {
+        assert_eq!(s.points.len(), 17);
+        for p in &s.points {
+            let instant = vector(instant_query(&m, "sum by (job) (rate(a_total[2m]))", p.t, &o).unwrap());
+            let same = instant.iter().find(|(l, _)| *l == s.labels.to_string()).unwrap();
+            assert!((same.1 - p.v).abs() < 1e-12, "step {} differs from the instant query", p.t);
+        }
+    }
+    let x = &series[0];
+    assert!((x.points[0].v - 1.0 / 15.0).abs() < 1e-12, "one increment per 15s");
+}
+
+#[test]
+fn scalar_range_results_are_one_unlabelled_series() {
+    let m = Mem::default();
+    let s = matrix(range_query(&m, "time() * 2", 0, 20_000, 10_000, &QueryOptions::default()).unwrap());
+    assert_eq!(s.len(), 1);
+    assert!(s[0].labels.is_empty());
+    assert_eq!(s[0].points.iter().map(|p| p.v).collect::<Vec<_>>(), vec![0.0, 20.0, 40.0]);
+}
+
+#[test]
+fn range_query_input_errors_are_bad_data() {
+    let m = Mem::default();
+    let o = QueryOptions::default();
+    let e = range_query(&m, "up[5m]", 0, 10, 1, &o).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadData);
+    assert!(e.to_string().contains("range vector"), "{e}");
+    assert_eq!(range_query(&m, "up", 0, 10, 0, &o).unwrap_err().kind(), ErrorKind::BadData);
+    assert_eq!(range_query(&m, "up", 10, 0, 1, &o).unwrap_err().kind(), ErrorKind::BadData);
+    assert_eq!(instant_query(&m, "sum(", 0, &o).unwrap_err().kind(), ErrorKind::BadData);
+}
+
+#[test]
+fn sample_limit_cancel_and_timeout_abort_queries() {
+    let m = counters();
+    let limited = QueryOptions { max_samples: 50, ..QueryOptions::default() };
+    let e = instant_query(&m, "a_total[10m]", 600_000, &limited).unwrap_err();
+    assert!(matches!(e, Error::TooManySamples(_)), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Execution);
+    assert!(instant_query(&m, "a_total[1m]", 600_000, &limited).is_ok());
+    let huge_range = range_query(&m, "1", 0, 1_000_000, 1, &limited).unwrap_err();
+    assert!(matches!(huge_range, Error::TooManySamples(_)));
+
+    let cancel = Arc::new(AtomicBool::new(true));
+    let canceled = QueryOptions { cancel: Some(cancel), ..QueryOptions::default() };
+    assert_eq!(instant_query(&m, "a_total", 0, &canceled).unwrap_err().kind(), ErrorKind::Canceled);
+    let expired = QueryOptions { timeout: Some(Duration::ZERO), ..QueryOptions::default() };
+    assert_eq!(instant_query(&m, "a_total", 0, &expired).unwrap_err().kind(), ErrorKind::Timeout);
+}
+
+#[test]
+fn matching_errors_use_prometheus_wording() {
+    let mut m = Mem::default();
+    m.add(r#"a{job="x", i="1"}"#, &[(0, 1.0)]).add(r#"a{job="x", i="2"}"#, &[(0, 1.0)]).add(r#"b{job="x"}"#, &[(0, 1.0)]);
+    let o = QueryOptions::default();
+    let e = instant_query(&m, "b + on(job) a", 0, &o).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"found duplicate series for the match group {job="x"} on the right hand-side of the operation: [{__name__="a", i="2", job="x"}, {__name__="a", i="1", job="x"}];many-to-many matching not allowed: matching labels must be unique on one side"#
+    );
+    let e = instant_query(&m, "a + on(job) b", 0, &o).unwrap_err();
+    assert_eq!(e.to_string(), "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+    let ok = vector(instant_query(&m, "a + on(job) group_left b", 0, &o).unwrap());
+    assert_eq!(ok.len(), 2);
+}
+
+#[test]
+fn name_removal_can_be_delayed_to_the_end() {
+    let m = counters();
+    let q = r#"label_replace(rate(a_total{job="x"}[5m]), "was", "$1", "__name__", "(.+)")"#;
+    let delayed = QueryOptions { delayed_name_removal: true, ..QueryOptions::default() };
+    assert_eq!(vector(instant_query(&m, q, 600_000, &delayed).unwrap())[0].0, r#"{job="x", was="a_total"}"#);
+    let immediate = QueryOptions::default();
+    assert_eq!(vector(instant_query(&m, q, 600_000, &immediate).unwrap())[0].0, r#"{job="x"}"#);
+    // Grouping still sees the name that is only marked for removal.
+    let grouped = vector(instant_query(&m, "sum by (__name__) (rate(a_total[5m]))", 600_000, &delayed).unwrap());
+    assert_eq!(grouped.len(), 1);
+    assert_eq!(grouped[0].0, "{}");
+    assert!((grouped[0].1 - 3.0 / 15.0).abs() < 1e-12);
+}
+
+#[test]
+fn annotations_are_returned_with_the_value() {
+    let mut m = Mem::default();
+    m.add("gauge", &[(0, 1.0), (15_000, 2.0)]);
+    let r = instant_query(&m, "rate(gauge[1m])", 30_000, &QueryOptions::default()).unwrap();
+    assert_eq!(
+        r.infos,
+        vec!["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"gauge\""]
+    );
+    let r = range_query(&m, "sort(gauge)", 0, 30_000, 15_000, &QueryOptions::default()).unwrap();
+    assert_eq!(r.warnings.len(), 1);
+}
+
+#[test]
+fn instant_results_keep_function_order() {
+    let mut m = Mem::default();
+    m.add(r#"v{i="a"}"#, &[(0, 3.0)]).add(r#"v{i="b"}"#, &[(0, 1.0)]).add(r#"v{i="c"}"#, &[(0, 2.0)]);
+    let o = QueryOptions::default();
+    let order = |q: &str| vector(instant_query(&m, q, 0, &o).unwrap()).into_iter().map(|(_, v)| v).collect::<Vec<_>>();
+    assert_eq!(order("sort(v)"), vec![1.0, 2.0, 3.0]);
+    assert_eq!(order("sort_desc(v)"), vec![3.0, 2.0, 1.0]);
+    assert_eq!(order("topk(2, v)"), vec![3.0, 2.0]);
+    assert_eq!(order("bottomk(2, v)"), vec![1.0, 2.0]);
+}
+
+#[test]
+fn unary_minus_binds_between_multiplication_and_power() {
+    let m = Mem::default();
+    let o = QueryOptions::default();
+    let scalar = |q: &str| match instant_query(&m, q, 0, &o).unwrap().value {
+        Value::Scalar(p) => p.v,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(scalar("-2^2"), -4.0);
+    assert_eq!(scalar("-2^---1*3"), -1.5);
+    assert_eq!(scalar("2/-2^---1*3+2"), -10.0);
+}
+
+/// Parses a valid call and rewrites its arguments into something the type
+/// checker would reject, to see the evaluator cope without it.
+fn mangled_call(q: &str, mangle: impl FnOnce(&mut Vec<Expr>)) -> Expr {
+    let mut e = crate::promql::parse(q).unwrap();
+    match &mut e.kind {
+        crate::promql::ExprKind::Call(c) => mangle(&mut c.args),
+        crate::promql::ExprKind::Aggregate(a) => {
+            let mut args = vec![(*a.expr).clone()];
+            mangle(&mut args);
+            *a.expr = args.pop().unwrap();
+        }
+        _ => panic!("not a call"),
+    }
+    e
+}
+
+#[test]
+fn bad_arguments_are_errors_not_panics() {
+    let m = counters();
+    let o = QueryOptions::default();
+    let number = crate::promql::parse("1").unwrap();
+    let string = crate::promql::parse(r#""x""#).unwrap();
+    let cases = [
+        mangled_call("quantile_over_time(0.5, a_total[1m])", |a| {
+            a.remove(0);
+        }),
+        mangled_call("rate(a_total[1m])", |a| a[0] = number.clone()),
+        mangled_call("sum(a_total)", |a| a[0] = number.clone()),
+        mangled_call("abs(a_total)", |a| a[0] = string.clone()),
+        mangled_call("clamp(a_total, 1, 2)", |a| {
+            a.pop();
+        }),
+        mangled_call(r#"label_replace(a_total, "a", "b", "c", "d")"#, |a| a[1] = number.clone()),
+    ];
+    for e in cases {
+        let err = evaluate(&m, &e, 0, 0, 0, &o).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
+    }
+}

@@ -1,0 +1,270 @@
+//! Series descriptions of the promqltest format: `metric{a="b"} 1+2x3 _ stale`.
+
+use promlite::{stale_nan, Labels};
+
+/// One value of an expanded sequence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeqValue {
+    /// `_`: no sample at this position.
+    Omitted,
+    /// A float (the stale marker is the stale NaN).
+    Float(f64),
+    /// A native histogram `{{…}}`, which promlite does not store.
+    Histogram,
+}
+
+/// Parses a Prometheus duration (`5m`, `1h30m`, `500ms`, `0`) into milliseconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(0);
+    }
+    const UNITS: [(&str, i64); 7] = [
+        ("ms", 1),
+        ("s", 1000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+        ("w", 604_800_000),
+        ("y", 31_536_000_000),
+    ];
+    let mut rest = s;
+    let mut total = 0i64;
+    if rest.is_empty() {
+        return Err(format!("empty duration {s:?}"));
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!("not a valid duration string: {s:?}"));
+        }
+        let n: i64 = rest[..digits].parse().map_err(|e| format!("{e}"))?;
+        rest = &rest[digits..];
+        let (unit, len) = UNITS
+            .iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())
+            .ok_or_else(|| format!("not a valid duration string: {s:?}"))?;
+        total += n * len;
+        rest = &rest[unit.len()..];
+    }
+    Ok(total)
+}
+
+/// Parses a number as the promqltest harness does (Go's `ParseInt(s, 0, 64)`
+/// then `ParseFloat`): decimal, hex, `Inf`, `NaN`, exponents, a sign.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        i64::from_str_radix(hex, 16).ok()? as f64
+    } else if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        f64::INFINITY
+    } else if body.eq_ignore_ascii_case("nan") {
+        f64::NAN
+    } else {
+        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+            return None;
+        }
+        body.parse::<f64>().ok()?
+    };
+    Some(if neg { -v } else { v })
+}
+
+/// Splits `line` into the series part and the values part. The series ends
+/// at the closing brace of its label set, or at the first blank without one.
+pub fn split_series(line: &str) -> (&str, &str) {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    let mut in_quote: Option<u8> = None;
+    let mut depth = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match in_quote {
+            Some(q) => {
+                if c == b'\\' {
+                    i += 1;
+                } else if c == q {
+                    in_quote = None;
+                }
+            }
+            None => match c {
+                b'"' | b'\'' | b'`' => in_quote = Some(c),
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return (&line[..=i], line[i + 1..].trim());
+                    }
+                }
+                b' ' | b'\t' if depth == 0 => return (&line[..i], line[i..].trim()),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    (line, "")
+}
+
+/// Parses `metric{labels} values…` into labels and the expanded values.
+pub fn parse_series_line(line: &str) -> Result<(Labels, Vec<SeqValue>), String> {
+    let (series, values) = split_series(line.trim());
+    let labels = Labels::parse(series).map_err(|e| format!("bad series {series:?}: {e}"))?;
+    Ok((labels, parse_values(values)?))
+}
+
+/// Splits the values part into items; histogram literals `{{…}}` may contain blanks.
+fn items(values: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let bytes = values.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'\t') {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        let mut depth = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'{' => depth += 1,
+                b'}' => depth -= 1,
+                b' ' | b'\t' if depth == 0 => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        out.push(&values[start..i]);
+    }
+    out
+}
+
+/// Expands a values part: `a`, `_`, `_xN`, `stale`, `axN`, `a+bxN`, `a-bxN`, `{{…}}`.
+pub fn parse_values(values: &str) -> Result<Vec<SeqValue>, String> {
+    let mut out = Vec::new();
+    for item in items(values) {
+        expand_item(item, &mut out).map_err(|e| format!("bad value {item:?}: {e}"))?;
+    }
+    Ok(out)
+}
+
+fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
+    if item.contains("{{") {
+        // A histogram, possibly repeated: `{{…}}xN` or `{{…}}+{{…}}xN`.
+        let times = item.rsplit_once("}}").map(|(_, tail)| tail).and_then(|t| t.strip_prefix('x'));
+        let n = match times {
+            Some(n) => n.parse::<usize>().map_err(|e| e.to_string())? + 1,
+            None => 1,
+        };
+        out.extend(std::iter::repeat(SeqValue::Histogram).take(n));
+        return Ok(());
+    }
+    if item == "_" {
+        out.push(SeqValue::Omitted);
+        return Ok(());
+    }
+    if let Some(n) = item.strip_prefix("_x") {
+        let n: usize = n.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+        out.extend(std::iter::repeat(SeqValue::Omitted).take(n));
+        return Ok(());
+    }
+    if item == "stale" {
+        out.push(SeqValue::Float(stale_nan()));
+        return Ok(());
+    }
+    let (first, rest) = leading_number(item)?;
+    if rest.is_empty() {
+        out.push(SeqValue::Float(first));
+        return Ok(());
+    }
+    let (step, count) = if let Some(n) = rest.strip_prefix('x') {
+        (0.0, n)
+    } else {
+        let (step, tail) = leading_number(rest)?;
+        let n = tail.strip_prefix('x').ok_or("expected xN after the step")?;
+        (step, n)
+    };
+    let n: usize = count.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    let mut v = first;
+    for _ in 0..=n {
+        out.push(SeqValue::Float(v));
+        v += step;
+    }
+    Ok(())
+}
+
+/// Reads a signed number from the front of `s`; returns it and the rest.
+fn leading_number(s: &str) -> Result<(f64, &str), String> {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    if i < bytes.len() && (bytes[i] == b'+' || bytes[i] == b'-') {
+        i += 1;
+    }
+    let body = &s[i..];
+    let lower = body.to_ascii_lowercase();
+    let len = if lower.starts_with("inf") {
+        3
+    } else if lower.starts_with("nan") {
+        3
+    } else {
+        // No hex here: in `0+0x10` the `x` is the repetition.
+        let mut j = 0;
+        let b = body.as_bytes();
+        while j < b.len() && (b[j].is_ascii_digit() || b[j] == b'.') {
+            j += 1;
+        }
+        if j < b.len() && (b[j] == b'e' || b[j] == b'E') {
+            let mut k = j + 1;
+            if k < b.len() && (b[k] == b'+' || b[k] == b'-') {
+                k += 1;
+            }
+            if k < b.len() && b[k].is_ascii_digit() {
+                while k < b.len() && b[k].is_ascii_digit() {
+                    k += 1;
+                }
+                j = k;
+            }
+        }
+        j
+    };
+    if len == 0 {
+        return Err(format!("expected a number in {s:?}"));
+    }
+    let end = i + len;
+    let v = parse_number(&s[..end]).ok_or_else(|| format!("bad number {:?}", &s[..end]))?;
+    Ok((v, &s[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn floats(v: &[SeqValue]) -> Vec<f64> {
+        v.iter().map(|x| if let SeqValue::Float(f) = x { *f } else { -999.0 }).collect()
+    }
+
+    #[test]
+    fn expands_the_value_notation() {
+        assert_eq!(floats(&parse_values("1+2x3").unwrap()), vec![1.0, 3.0, 5.0, 7.0]);
+        assert_eq!(floats(&parse_values("-1-1x2 5x1").unwrap()), vec![-1.0, -2.0, -3.0, 5.0, 5.0]);
+        assert_eq!(floats(&parse_values("1e-3 -Inf").unwrap()), vec![0.001, f64::NEG_INFINITY]);
+        assert_eq!(floats(&parse_values("0+0x2").unwrap()), vec![0.0, 0.0, 0.0]);
+        assert_eq!(parse_values("_ _x2").unwrap(), vec![SeqValue::Omitted; 3]);
+        assert_eq!(parse_values("{{schema:1 sum:3}}x2 1").unwrap().len(), 4);
+        assert!(promlite::is_stale_nan(floats(&parse_values("stale").unwrap())[0]));
+    }
+
+    #[test]
+    fn splits_series_from_values() {
+        assert_eq!(split_series(r#"a{b="x y}"} 1 2"#), (r#"a{b="x y}"}"#, "1 2"));
+        assert_eq!(split_series("metric 1"), ("metric", "1"));
+        assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000);
+        assert_eq!(parse_duration("0").unwrap(), 0);
+        assert_eq!(parse_duration("500ms").unwrap(), 500);
+    }
+}
