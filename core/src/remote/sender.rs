@@ -143,11 +143,17 @@ impl Senders {
         storage.outbox_subscribe(&feed_name(&name))?;
         let resume = storage.kv_get(&format!("{IN_FLIGHT_PREFIX}{name}"))?.and_then(|v| InFlight::parse(&v, &config));
 
+        // The backlog left by earlier runs is counted before the thread starts,
+        // so stats are right from the first call.
+        let mut backlog = Backlog::default();
+        backlog.add(storage.outbox_scan(&feed_name(&name), None)?);
+        let counters = Counters::new();
+        backlog.publish(&counters);
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             gate: Gate(RwLock::new(Some(storage.clone()))),
-            counters: Counters::new(),
-            backlog: Mutex::new(Backlog::default()),
+            counters,
+            backlog: Mutex::new(backlog),
         });
         let worker = Worker {
             client: Client::new(&config),
