@@ -435,7 +435,10 @@ impl Worker {
         // Commits that landed since the scan may be in the batch: count them first.
         self.shared.scan(&self.feed)?;
         if batch.samples > 0 {
-            let done = resume.filter(|r| r.next_seq == batch.next_seq && r.same_split).map_or(0, |r| r.requests_done);
+            let done = match &resume {
+                Some(r) if r.next_seq == batch.next_seq && r.same_split => r.requests_done,
+                _ => 0,
+            };
             self.send(&batch, done, backoff)?;
         }
         *waiting_since = None;
