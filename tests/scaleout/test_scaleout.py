@@ -14,28 +14,26 @@ Only the Python standard library is used. Every process listens on
 127.0.0.1 with a free port, works in a temp dir, and is stopped at the end.
 """
 
-import atexit
 import json
 import math
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from processes import PROCS, PromliteProcess, free_port, workdir  # noqa: E402
+
 BIN = os.environ["PROMLITE_BIN"]
 READ = "scaleout-read-token"
 WRITE = "scaleout-write-token"
-WORKDIR = tempfile.mkdtemp(prefix="promlite-scaleout-")
-PROCS = []
+WORKDIR = workdir("promlite-scaleout-")
 
 # Samples sit 7 s past each 15 s step: evaluation times on whole 15 s steps
 # (and subquery steps on whole minutes) never coincide with a sample, so
@@ -43,23 +41,6 @@ PROCS = []
 # boundaries select the same samples.
 STEP = 15
 PHASE = 7
-
-
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(WORKDIR, ignore_errors=True)
-
-
-atexit.register(cleanup)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http(method, url, body=None, headers=None, timeout=30):
@@ -89,28 +70,12 @@ def metric_value(text, name, **labels):
     return None
 
 
-class Promlite:
+class Promlite(PromliteProcess):
     """`promlite serve` with auth on; extra arguments add remote-write settings."""
 
-    def __init__(self, db, extra_args=(), port=0):
-        args = [BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", "--read-token", READ, "--write-token", WRITE]
-        self.proc = subprocess.Popen(args + list(extra_args), stderr=subprocess.PIPE, text=True)
-        PROCS.append(self.proc)
-        self.log = []
-        while True:
-            line = self.proc.stderr.readline()
-            if not line:
-                raise RuntimeError("promlite exited: " + "".join(self.log))
-            self.log.append(line)
-            m = re.search(r"serving .* on (http://\S+)", line)
-            if m:
-                self.url = m.group(1)
-                break
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.append(line)
+    def __init__(self, db, extra_args=()):
+        args = [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--read-token", READ, "--write-token", WRITE]
+        super().__init__(args + list(extra_args))
 
     def push(self, job, text):
         status, body = http(
@@ -133,10 +98,7 @@ class Promlite:
         return get_json(self.url, path, params, READ)
 
     def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=60)
-        self.proc.stderr.close()
-        return code
+        return super().stop(sig)
 
 
 class Prometheus:

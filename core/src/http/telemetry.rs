@@ -295,14 +295,16 @@ mod tests {
 
     #[test]
     fn renders_remote_write_stats_per_sender() {
-        let mut sender = RemoteWriteStats::default();
-        sender.name = "mimir \"eu\"".into();
-        sender.url = "https://mimir.example/api/v1/push".into();
-        sender.running = true;
-        sender.samples_sent = 42;
-        sender.pending_samples = 7;
-        sender.lag_seconds = 1.5;
-        sender.newest_sent_timestamp_ms = Some(1_700_000_000_500);
+        let sender = RemoteWriteStats {
+            name: "mimir \"eu\"".into(),
+            url: "https://mimir.example/api/v1/push".into(),
+            running: true,
+            samples_sent: 42,
+            pending_samples: 7,
+            lag_seconds: 1.5,
+            newest_sent_timestamp_ms: Some(1_700_000_000_500),
+            ..RemoteWriteStats::default()
+        };
         let mut out = String::new();
         render_remote_write(&mut out, &[sender]);
         let parsed = parse(&out, Format::PrometheusText).unwrap();
