@@ -393,7 +393,7 @@ impl Db {
     /// # Errors
     /// [`crate::Error::InvalidInput`] for an unknown feed, SQLite errors.
     pub fn outbox_read(&self, name: &str, max_samples: usize) -> Result<OutboxBatch> {
-        self.storage.outbox_read(name, max_samples, None)
+        Ok(self.storage.outbox_read(name, crate::storage::OutboxLimit::AtLeast(max_samples), None)?.0)
     }
 
     /// Marks everything before `next_seq` (from [`OutboxBatch::next_seq`]) as

@@ -233,6 +233,42 @@ fn a_batch_in_flight_at_shutdown_is_sent_again_with_exactly_its_samples() {
 }
 
 #[test]
+fn a_full_batch_is_found_again_by_its_limit_even_with_a_new_batch_size() {
+    // Commits of 2 samples and batches of 4: each batch is delimited by the
+    // limit alone, so no in-flight record is written for it.
+    let rx = Receiver::start();
+    rx.script(&[Reply::Hang]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let db = Db::open(&path).unwrap();
+    db.remote_write_add(config("limit", &rx).batch_size(4)).unwrap();
+    write_steps(&db, &["a", "b"], 0, 5);
+    wait_for("the hung request", || rx.all().len() == 1);
+    let hung: Vec<(String, Vec<i64>)> = rx.all()[0]
+        .request
+        .timeseries
+        .iter()
+        .map(|t| (remote_common::series_key(&t.labels), t.samples.iter().map(|s| s.timestamp).collect()))
+        .collect();
+    assert_eq!(hung.iter().map(|(_, ts)| ts.len()).sum::<usize>(), 4);
+    db.close().unwrap();
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.kv_get("remote_write/in_flight/limit").unwrap(), None, "no record was needed");
+
+    db.remote_write_add(config("limit", &rx).batch_size(100)).unwrap();
+    wait_for("everything", || rx.accepted_sample_count() == 10);
+    let first: Vec<(String, Vec<i64>)> = rx.accepted()[0]
+        .request
+        .timeseries
+        .iter()
+        .map(|t| (remote_common::series_key(&t.labels), t.samples.iter().map(|s| s.timestamp).collect()))
+        .collect();
+    assert_eq!(first, hung, "the earlier run's batch, not one cut by the new batch size");
+    assert_eq!(rx.accepted().len(), 2, "then the rest in one request of the new size");
+    assert_eq!(rx.samples()["a{}"], expected(0, 5));
+}
+
+#[test]
 fn closing_with_a_request_in_flight_does_not_hang_and_it_is_sent_again() {
     let rx = Receiver::start();
     rx.script(&[Reply::Hang]);

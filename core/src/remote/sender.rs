@@ -17,7 +17,7 @@ use crate::remote::client::{Attempt, Backoff, Client};
 use crate::remote::config::{Prepared, RemoteWriteConfig};
 use crate::remote::request::{Request, RequestBuilder};
 use crate::remote::stats::{Counters, RemoteWriteStats};
-use crate::storage::{OutboxScan, Storage};
+use crate::storage::{OutboxLimit, OutboxScan, Storage};
 
 /// Key prefix of the stored sender descriptions (`remote_write/config/<name>`).
 const CONFIG_PREFIX: &str = "remote_write/config/";
@@ -136,9 +136,14 @@ impl Senders {
         if let Some(old) = running.remove(&name) {
             self.stop(vec![old]);
         }
+        let key = format!("{CONFIG_PREFIX}{name}");
+        let earlier: Option<serde_json::Value> = storage.kv_get(&key)?.and_then(|v| serde_json::from_slice(&v).ok());
+        let read_limit = earlier
+            .and_then(|e| e["batch_size"].as_u64())
+            .map_or(config.batch_size, |n| n as usize);
         let mut describe = Batch::new();
-        let description = serde_json::json!({ "url": config.url });
-        describe.put_kv(format!("{CONFIG_PREFIX}{name}"), Some(description.to_string().into_bytes()));
+        let description = serde_json::json!({ "url": config.url, "batch_size": config.batch_size });
+        describe.put_kv(key, Some(description.to_string().into_bytes()));
         storage.write(&describe)?;
         storage.outbox_subscribe(&feed_name(&name))?;
         let resume = storage.kv_get(&format!("{IN_FLIGHT_PREFIX}{name}"))?.and_then(|v| InFlight::parse(&v, &config));
@@ -162,6 +167,7 @@ impl Senders {
             shared: shared.clone(),
             wake: self.wake.clone(),
             resume,
+            read_limit,
         };
         let thread = std::thread::Builder::new()
             .name(format!("promlite-remote-write-{name}"))
@@ -380,6 +386,9 @@ struct Worker {
     wake: Arc<Wake>,
     /// What an earlier run was sending, until it is sent again.
     resume: Option<InFlight>,
+    /// The read limit: the batch size an earlier run used until the first
+    /// batch is sent (so a batch it was sending is read again the same), then ours.
+    read_limit: usize,
 }
 
 impl Worker {
@@ -426,36 +435,55 @@ impl Worker {
         if self.resume.is_none() && pending < batch_size as u64 && since.elapsed() < flush {
             return Ok(Some(since + flush));
         }
-        // The batch an earlier run was sending is read again with exactly its
-        // commits, so its requests are the same: a receiver then either has a
-        // whole request already or not at all (see docs/scaleout.md).
-        let resume = self.resume.take();
-        let (feed, end) = (self.feed.clone(), resume.as_ref().map(|r| r.next_seq));
-        let batch = self.storage(|s| s.outbox_read(&feed, batch_size, end))?;
+        // A batch is read again after a restart with exactly the commits it
+        // had, so its requests are the same: a receiver then holds a whole
+        // request already or none of it (see docs/scaleout.md). The in-flight
+        // record names the batch's end; without one, a batch the read limit
+        // ended is found again by the same limit.
+        let (batch, resumed) = match self.resume.take() {
+            Some(r) => match self.read(OutboxLimit::AtMost(usize::MAX), Some(r.next_seq))? {
+                (b, _) if b.samples > 0 => ((b, true), Some(r)),
+                _ => (self.read(OutboxLimit::AtMost(self.read_limit), None)?, None),
+            },
+            None => (self.read(OutboxLimit::AtMost(self.read_limit), None)?, None),
+        };
+        let (batch, limited) = batch;
         // Commits that landed since the scan may be in the batch: count them first.
         self.shared.scan(&self.feed)?;
         if batch.samples > 0 {
-            let done = match &resume {
+            let done = match &resumed {
                 Some(r) if r.next_seq == batch.next_seq && r.same_split => r.requests_done,
                 _ => 0,
             };
-            self.send(&batch, done, backoff)?;
+            // Read with an earlier run's limit, a batch is delimited only for that run's settings.
+            let delimited = limited && resumed.is_none() && self.read_limit == batch_size;
+            self.send(&batch, delimited, done, backoff)?;
+            self.read_limit = batch_size;
         }
         *waiting_since = None;
         Ok(None)
     }
 
+    fn read(&self, limit: OutboxLimit, end_seq: Option<u64>) -> Result<(OutboxBatch, bool), Halt> {
+        self.storage(|s| s.outbox_read(&self.feed, limit, end_seq))
+    }
+
     /// Sends a batch, skipping the first `done` requests (delivered by an
-    /// earlier run), and acknowledges it. Before the first request and after
-    /// each but the last, the in-flight record notes where it is.
-    fn send(&mut self, batch: &OutboxBatch, done: usize, backoff: &mut Backoff) -> Result<(), Halt> {
+    /// earlier run), and acknowledges it. Unless the batch is one request
+    /// that the read limit alone delimits (`delimited`), the in-flight record
+    /// names it before the first request; after each request but the last of
+    /// a split batch, it notes the progress.
+    fn send(&mut self, batch: &OutboxBatch, delimited: bool, done: usize, backoff: &mut Backoff) -> Result<(), Halt> {
         let mut builder = RequestBuilder::new(&self.prepared);
         for (labels, points) in &batch.series {
             builder.add_in_commit_order(labels, points);
         }
         let built = builder.take();
         Counters::add(&self.shared.counters.samples_skipped, built.skipped);
-        self.record_in_flight(batch.next_seq, done)?;
+        let split = built.requests.len() > 1;
+        if split || !delimited {
+            self.record_in_flight(batch.next_seq, done)?;
+        }
         for (i, request) in built.requests.iter().enumerate().skip(done) {
             let (shared, wake, feed) = (&self.shared, &self.wake, &self.feed);
             let pause = |delay: Duration| {
@@ -476,7 +504,7 @@ impl Worker {
             if deliver(&self.client, self.name(), request, &self.shared.counters, pause, backoff) == Delivery::GaveUp {
                 return Err(Halt::Stopped);
             }
-            if i + 1 < built.requests.len() {
+            if split && i + 1 < built.requests.len() {
                 self.record_in_flight(batch.next_seq, i + 1)?;
             }
         }
@@ -503,5 +531,40 @@ impl Worker {
             None => Err(Halt::Stopped),
             Some(result) => result.map_err(Halt::Storage),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Labels;
+
+    #[test]
+    fn reads_up_to_the_limit_in_whole_commits_and_says_when_it_ended_them() {
+        let storage = Storage::open_in_memory().unwrap();
+        storage.outbox_subscribe("f").unwrap();
+        let m = Labels::parse("m").unwrap();
+        for (t, n) in [(0, 2), (10, 2), (20, 3), (30, 9)] {
+            let mut b = Batch::new();
+            for i in 0..n {
+                b.add(&m, t + i, 1.0);
+            }
+            storage.write(&b).unwrap();
+        }
+        let read = |limit, end| {
+            let (b, limited) = storage.outbox_read("f", limit, end).unwrap();
+            (b.samples, limited, b.next_seq)
+        };
+        let (n, limited, after_two) = read(OutboxLimit::AtMost(5), None);
+        assert_eq!((n, limited), (4, true), "the third commit would not fit");
+        assert_eq!(read(OutboxLimit::AtMost(4), None), (4, true, after_two), "exactly full");
+        assert_eq!(read(OutboxLimit::AtMost(1), None).0, 2, "one commit even when it exceeds the limit");
+        let (n, limited, _) = read(OutboxLimit::AtMost(100), None);
+        assert_eq!((n, limited), (16, false), "the feed ended the read");
+        assert_eq!(read(OutboxLimit::AtMost(usize::MAX), Some(after_two)).0, 4, "bounded by end_seq");
+        assert_eq!(read(OutboxLimit::AtLeast(3), None).0, 4);
+        storage.outbox_ack("f", after_two).unwrap();
+        assert_eq!(read(OutboxLimit::AtMost(3), None).0, 3);
+        assert_eq!(read(OutboxLimit::AtMost(usize::MAX), Some(after_two)).0, 0, "a bound behind the cursor reads nothing");
     }
 }

@@ -17,6 +17,17 @@ use crate::error::{Error, Result};
 use crate::model::{Labels, Matcher, Point};
 use crate::value::Series;
 
+/// How much [`Storage::outbox_read`] reads: always whole commits, and at
+/// least one if there is any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboxLimit {
+    /// Commits until at least this many samples are read.
+    AtLeast(usize),
+    /// The commits that together hold at most this many samples (a single
+    /// commit may hold more; it is then read alone).
+    AtMost(usize),
+}
+
 /// What [`Storage::outbox_scan`] counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OutboxScan {
@@ -271,27 +282,35 @@ impl Storage {
     }
 
     /// Samples committed since change-feed consumer `name`'s cursor: whole
-    /// commits, oldest first, until at least `max_samples` are collected or
-    /// the commit before `end_seq` (when given) is read.
+    /// commits, oldest first, as much as `limit` allows, and only commits
+    /// before `end_seq` when given. Also returns whether the limit ended the
+    /// read (rather than the feed or `end_seq`): then the same cursor and
+    /// limit always give the same commits.
     pub(crate) fn outbox_read(
         &self,
         name: &str,
-        max_samples: usize,
+        limit: OutboxLimit,
         end_seq: Option<u64>,
-    ) -> Result<crate::db::OutboxBatch> {
+    ) -> Result<(crate::db::OutboxBatch, bool)> {
         self.read(|s, ctx| {
             let mut next_seq = outbox_cursor(ctx.conn, name)?;
             let mut order: Vec<i64> = Vec::new();
             let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
             let mut samples = 0;
+            let mut limited = false;
             let mut stmt =
                 ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")?;
             let end = end_seq.map_or(i64::MAX, |e| e.min(i64::MAX as u64) as i64);
             let mut rows = stmt.query([next_seq as i64, end])?;
-            while samples < max_samples.max(1) {
-                let Some(row) = rows.next()? else { break };
+            while let Some(row) = rows.next()? {
                 let seq = row.get::<_, i64>(0)? as u64;
                 let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                if let OutboxLimit::AtMost(n) = limit {
+                    if samples > 0 && samples + log::count(data)? as usize > n {
+                        limited = true;
+                        break;
+                    }
+                }
                 log::decode(data, |e| {
                     by_series
                         .entry(e.series_id)
@@ -303,13 +322,18 @@ impl Storage {
                     samples += 1;
                 })?;
                 next_seq = seq + 1;
+                let (OutboxLimit::AtLeast(n) | OutboxLimit::AtMost(n)) = limit;
+                if samples >= n.max(1) {
+                    limited = true;
+                    break;
+                }
             }
             let mut series = Vec::with_capacity(order.len());
             for id in order {
                 let points = by_series.remove(&id).expect("collected above");
                 series.push((s.labels_of(ctx.conn, id)?, points));
             }
-            Ok(crate::db::OutboxBatch { series, samples, next_seq })
+            Ok((crate::db::OutboxBatch { series, samples, next_seq }, limited))
         })
     }
 
