@@ -1,7 +1,7 @@
 //! Label sets and selectors between Python and core.
 
-use promlite::promql::{self, ExprKind};
-use promlite::{Labels, Matcher, ParseError};
+use promlite::promql;
+use promlite::{Labels, Matcher};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -61,18 +61,7 @@ fn selector_type_error(obj: &Bound<'_, PyAny>) -> PyErr {
 
 /// Parses one series selector such as `up{job=~"api|web"}` into its matchers.
 fn selector(text: &str) -> PyResult<Vec<Matcher>> {
-    let expr = promql::parse(text).map_err(|e| to_py_err(e.into()))?;
-    match expr.kind {
-        ExprKind::VectorSelector(vs) => Ok(vs.matchers),
-        _ => Err(to_py_err(
-            ParseError::new(
-                text,
-                expr.span,
-                "expected a series selector such as up{job=\"api\"}",
-            )
-            .into(),
-        )),
-    }
+    promql::parse_selector(text).map_err(|e| to_py_err(e.into()))
 }
 
 /// A label set as a dict of name to value.

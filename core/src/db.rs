@@ -154,6 +154,23 @@ pub struct OutboxBatch {
     pub next_seq: u64,
 }
 
+/// What [`Db::verify`] checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifyStats {
+    /// Series with chunks.
+    pub series: u64,
+    /// Chunks decoded.
+    pub chunks: u64,
+    /// Samples in chunks.
+    pub samples: u64,
+    /// Samples buffered in memory (and in the head log), not yet in chunks.
+    pub head_samples: u64,
+    /// Time spent decoding chunks.
+    pub decode_time: Duration,
+    /// Time the whole chunk scan took (reading and decoding).
+    pub elapsed: Duration,
+}
+
 /// Counts reported by [`Db::compact`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactStats {
@@ -337,6 +354,16 @@ impl Db {
     pub fn compact(&self) -> Result<CompactStats> {
         let c = self.storage.compact()?;
         Ok(CompactStats { series_rewritten: c.series_rewritten, chunks_before: c.chunks_before, chunks_after: c.chunks_after })
+    }
+
+    /// Decodes every stored chunk and checks that chunks are well-formed, in
+    /// order and non-overlapping, plus SQLite's `PRAGMA quick_check`; reads
+    /// one snapshot, so it can run while the database is written.
+    ///
+    /// # Errors
+    /// [`crate::Error::Corrupt`] naming the first problem found, SQLite errors.
+    pub fn verify(&self) -> Result<VerifyStats> {
+        self.storage.verify()
     }
 
     /// Stores metric metadata (replacing earlier entries for the same metric).

@@ -30,7 +30,7 @@ pub mod http;
 #[cfg(feature = "remote-write")]
 mod remote;
 
-pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch};
+pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch, VerifyStats};
 pub use error::{Error, ErrorKind, ParseError, Result};
 pub use eval::{QueryOptions, Querier};
 pub use model::{
@@ -40,6 +40,11 @@ pub use model::{
 pub use value::{format_value, QueryResult, Sample, Series, Value};
 #[cfg(feature = "remote-write")]
 pub use remote::{prompb, BackfillReport, RemoteAuth, RemoteWriteConfig, RemoteWriteStats};
+
+// The README's Rust code blocks run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 /// The library version (`CARGO_PKG_VERSION`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -359,6 +359,30 @@ fn one_writer_per_file_and_read_only_handles_see_committed_heads() {
 }
 
 #[test]
+fn verify_decodes_everything_and_reports_corruption() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    let mut b = Batch::new();
+    for t in 0..1000 {
+        b.add(&labels(r#"v{i="1"}"#), t, t as f64);
+        b.add(&labels(r#"v{i="2"}"#), t, 0.5);
+    }
+    db.write(&b).unwrap();
+    let stats = db.verify().unwrap();
+    assert_eq!((stats.series, stats.samples + stats.head_samples), (2, 2000));
+    assert!(stats.chunks >= 8);
+    drop(db);
+    // Flip a byte inside one chunk.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute("UPDATE chunks SET data = substr(data, 1, 5) WHERE rowid = (SELECT MIN(rowid) FROM chunks)", [])
+            .unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert!(matches!(db.verify(), Err(Error::Corrupt(_))));
+}
+
+#[test]
 fn flush_moves_heads_to_chunks_and_writing_continues() {
     let (_dir, path) = temp_db();
     let db = Db::open(&path).unwrap();

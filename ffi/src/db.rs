@@ -5,8 +5,8 @@ use std::ffi::{c_char, c_int, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use promlite::promql::{self, ExprKind};
-use promlite::{Db, Error, Matcher, Options, ParseError};
+use promlite::promql;
+use promlite::{Db, Error, Matcher, Options};
 
 use crate::args::{self, text};
 use crate::batch::promlite_batch;
@@ -300,18 +300,5 @@ fn selector_matchers(selector: *const c_char) -> Result<Vec<Matcher>, Failure> {
     if selector.trim().is_empty() {
         return Ok(Vec::new());
     }
-    let expr = promql::parse(selector)?;
-    match expr.kind {
-        ExprKind::VectorSelector(vs)
-            if vs.offset.is_none() && vs.at.is_none() && vs.modifier.is_none() =>
-        {
-            Ok(vs.matchers)
-        }
-        _ => Err(ParseError::new(
-            selector,
-            expr.span,
-            "expected a series selector such as up{job=\"api\"}",
-        )
-        .into()),
-    }
+    Ok(promql::parse_selector(selector)?)
 }

@@ -2,7 +2,9 @@
 //! receiver (a minimal HTTP/1.1 server answering 204, so the figures are the
 //! sender's, not a receiver's):
 //!
-//! - ingest with no sender vs with a live sender (what the durable queue costs writes);
+//! - ingest with no sender vs with only the change feed subscribed vs with a
+//!   live sender (what the durable queue, and the sender thread next to the
+//!   writer, cost writes);
 //! - draining a queued backlog through the durable sender (read, encode,
 //!   POST, in-flight record, acknowledgement) vs posting the same samples as
 //!   pre-encoded requests in a plain loop (the ceiling of this receiver and client).
@@ -41,6 +43,11 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     let plain = ingest(&Db::open(dir.path().join("plain.db")).unwrap(), &w);
+    // The change feed alone (every commit also kept for a consumer), no sender thread.
+    let fed = Db::open(dir.path().join("feed.db")).unwrap();
+    fed.outbox_subscribe("idle").unwrap();
+    let feed_only = ingest(&fed, &w);
+    drop(fed);
     let db = Db::open(dir.path().join("live.db")).unwrap();
     db.remote_write_add(config(&rx.url)).unwrap();
     let live = ingest(&db, &w);
@@ -63,6 +70,7 @@ fn main() {
 
     println!("\n{:<44} {:>14} {:>14} {:>9}", "measure", "promlite", "baseline", "ratio");
     let rows = [
+        ("ingest samples/s, change feed only vs none", samples / feed_only.as_secs_f64(), samples / plain.as_secs_f64()),
         ("ingest samples/s, live sender vs none", samples / live.as_secs_f64(), samples / plain.as_secs_f64()),
         ("send samples/s, durable drain vs plain POSTs", samples / drain.as_secs_f64(), samples / ceiling.as_secs_f64()),
     ];

@@ -272,7 +272,7 @@ pub(crate) async fn format_query(params: Params) -> ApiResult {
     let query = params.get("query").unwrap_or_default();
     let expr = crate::promql::parse(query).map_err(|e| ApiError::from(crate::Error::from(e)))?;
     let mut data = String::new();
-    write_json_string(&mut data, &expr.to_string());
+    write_json_string(&mut data, &expr.pretty());
     Ok(ApiSuccess::new(data))
 }
 

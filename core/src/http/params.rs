@@ -121,14 +121,8 @@ impl FromRequest<super::State> for Params {
     }
 }
 
-/// Parses a `match[]` selector such as `up{job="api"}` into matchers; as in
-/// Prometheus, at least one must not match the empty string.
-pub(crate) fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
-    let matchers = promql::parse_selector(s).map_err(|e| e.to_string())?;
-    if matchers.iter().all(|m| m.matches_empty()) {
-        return Err("match[] must contain at least one non-empty matcher".into());
-    }
-    Ok(matchers)
+fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    promql::parse_selector(s).map_err(|e| e.to_string())
 }
 
 /// A timestamp: Unix seconds (fractions allowed) or RFC 3339; returns ms.

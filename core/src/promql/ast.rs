@@ -313,6 +313,10 @@ pub enum BinaryOp {
     Gte,
     /// `<=`
     Lte,
+    /// `</`: trims a native histogram's observations above a threshold.
+    TrimUpper,
+    /// `>/`: trims a native histogram's observations below a threshold.
+    TrimLower,
     /// `and`
     And,
     /// `or`
@@ -338,6 +342,8 @@ impl BinaryOp {
             BinaryOp::Lss => "<",
             BinaryOp::Gte => ">=",
             BinaryOp::Lte => "<=",
+            BinaryOp::TrimUpper => "</",
+            BinaryOp::TrimLower => ">/",
             BinaryOp::And => "and",
             BinaryOp::Or => "or",
             BinaryOp::Unless => "unless",
@@ -355,12 +361,19 @@ impl BinaryOp {
     }
 
     /// Binding strength, higher binds tighter (Prometheus: `or` < `and unless` <
-    /// comparisons < `+ -` < `* / % atan2` < `^`).
+    /// comparisons and trims < `+ -` < `* / % atan2` < `^`).
     pub fn precedence(self) -> u8 {
         match self {
             BinaryOp::Or => 1,
             BinaryOp::And | BinaryOp::Unless => 2,
-            BinaryOp::Eql | BinaryOp::Neq | BinaryOp::Gtr | BinaryOp::Lss | BinaryOp::Gte | BinaryOp::Lte => 3,
+            BinaryOp::Eql
+            | BinaryOp::Neq
+            | BinaryOp::Gtr
+            | BinaryOp::Lss
+            | BinaryOp::Gte
+            | BinaryOp::Lte
+            | BinaryOp::TrimUpper
+            | BinaryOp::TrimLower => 3,
             BinaryOp::Add | BinaryOp::Sub => 4,
             BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Atan2 => 5,
             BinaryOp::Pow => 6,

@@ -1,17 +1,21 @@
 //! PromQL front end: the pest grammar, the parser into the [`Expr`] AST, the
-//! printer (AST back to PromQL), function signatures and the type checker.
+//! printer (AST back to PromQL), the pretty printer behind `format_query`,
+//! function signatures and the type checker.
 
 mod ast;
 mod check;
 pub mod functions;
+mod lexer;
 mod parser;
+mod pretty;
 mod printer;
 
 pub use ast::*;
 pub use parser::MAX_DEPTH;
+pub use printer::{format_duration, format_number};
 
 use crate::error::{ParseError, Result};
-use crate::model::{Labels, Matcher};
+use crate::model::Labels;
 
 /// Parses and type-checks a PromQL expression.
 ///
@@ -23,21 +27,13 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
-/// Parses a series written as a selector with only `=` matchers, e.g.
-/// `http_requests_total{job="api",code="200"}`, into its label set.
+/// Parses a series selector such as `up{job=~"api|web"}` (the `match[]` of
+/// the Prometheus API) into its matchers. Offsets, `@` and range modifiers are
+/// not allowed; like any selector it needs one matcher that doesn't match "".
 ///
 /// # Errors
-/// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
-pub fn parse_series(text: &str) -> Result<Labels> {
-    Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
-}
-
-/// Parses a plain series selector such as `up{job=~"api|web"}` (no offset,
-/// `@`, range or modifier) into its matchers.
-///
-/// # Errors
-/// A [`ParseError`] for invalid text or any other kind of expression.
-pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, ParseError> {
+/// A [`ParseError`] for invalid text or an expression that is not a selector.
+pub fn parse_selector(text: &str) -> Result<Vec<crate::model::Matcher>, ParseError> {
     let expr = parse(text)?;
     match expr.kind {
         ExprKind::VectorSelector(vs) if vs.offset.is_none() && vs.at.is_none() && vs.modifier.is_none() => {
@@ -45,6 +41,15 @@ pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, ParseError> {
         }
         _ => Err(ParseError::new(text, expr.span, "expected a series selector such as up{job=\"api\"}")),
     }
+}
+
+/// Parses a series written as a selector with only `=` matchers, e.g.
+/// `http_requests_total{job="api",code="200"}`, into its label set.
+///
+/// # Errors
+/// [`crate::Error::Parse`] for invalid text or non-`=` matchers.
+pub fn parse_series(text: &str) -> Result<Labels> {
+    Ok(Labels::from_pairs(parser::parse_series_pairs(text)?))
 }
 
 impl Expr {

@@ -14,7 +14,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 use pest::Parser as _;
 
 use super::ast::*;
-use super::functions;
+use super::{functions, lexer};
 use crate::error::ParseError;
 use crate::model::{MatchOp, Matcher, METRIC_NAME};
 
@@ -32,7 +32,11 @@ type PResult<T> = Result<T, ParseError>;
 /// Parses `query` into an (unchecked) expression.
 pub(crate) fn parse_expr(query: &str) -> PResult<Expr> {
     check_nesting(query)?;
-    let mut pairs = PromqlGrammar::parse(Rule::query, query).map_err(|e| pest_error(query, e))?;
+    if lexer::is_blank(query) {
+        return Err(ParseError::new(query, 0..0, "no expression found in input"));
+    }
+    check_tokens(query)?;
+    let mut pairs = PromqlGrammar::parse(Rule::query, query).map_err(|e| syntax_error(query, &e))?;
     let query_pair = pairs.next().expect("query rule always produces a pair");
     let expr_pair = query_pair.into_inner().next().expect("query contains an expression");
     Builder::new(query).expr(expr_pair)
@@ -41,7 +45,8 @@ pub(crate) fn parse_expr(query: &str) -> PResult<Expr> {
 /// Parses a selector with `=` matchers only into (name, value) pairs.
 pub(crate) fn parse_series_pairs(text: &str) -> PResult<Vec<(String, String)>> {
     check_nesting(text)?;
-    let mut pairs = PromqlGrammar::parse(Rule::series, text).map_err(|e| pest_error(text, e))?;
+    check_tokens(text)?;
+    let mut pairs = PromqlGrammar::parse(Rule::series, text).map_err(|e| syntax_error(text, &e))?;
     let series = pairs.next().expect("series rule always produces a pair");
     let sel_pair = series.into_inner().next().expect("series contains a selector");
     let span = span_of(&sel_pair);
@@ -58,6 +63,19 @@ pub(crate) fn parse_series_pairs(text: &str) -> PResult<Vec<(String, String)>> {
         out.push((m.name, m.value));
     }
     Ok(out)
+}
+
+/// Rejects what Prometheus's lexer rejects, with its messages, and turns on
+/// pest's tracking of the furthest position reached (for syntax errors).
+fn check_tokens(query: &str) -> PResult<()> {
+    static DETAIL: std::sync::Once = std::sync::Once::new();
+    // Process-wide in pest; it roughly doubles parse time (~25 µs for a typical
+    // query), which buys error positions at the real problem.
+    DETAIL.call_once(|| pest::set_error_detail(true));
+    match lexer::first_error(query) {
+        Some(e) => Err(ParseError::new(query, e.span, e.message)),
+        None => Ok(()),
+    }
 }
 
 fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -119,7 +137,9 @@ fn expr_pratt() -> &'static PrattParser<Rule> {
                 | Op::infix(Rule::op_gtr, Assoc::Left)
                 | Op::infix(Rule::op_lss, Assoc::Left)
                 | Op::infix(Rule::op_gte, Assoc::Left)
-                | Op::infix(Rule::op_lte, Assoc::Left))
+                | Op::infix(Rule::op_lte, Assoc::Left)
+                | Op::infix(Rule::op_trim_upper, Assoc::Left)
+                | Op::infix(Rule::op_trim_lower, Assoc::Left))
             .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
             .op(Op::infix(Rule::op_mul, Assoc::Left)
                 | Op::infix(Rule::op_div, Assoc::Left)
@@ -218,6 +238,8 @@ impl<'q> Builder<'q> {
                     Rule::op_lte => BinaryOp::Lte,
                     Rule::op_gtr => BinaryOp::Gtr,
                     Rule::op_lss => BinaryOp::Lss,
+                    Rule::op_trim_upper => BinaryOp::TrimUpper,
+                    Rule::op_trim_lower => BinaryOp::TrimLower,
                     Rule::op_add => BinaryOp::Add,
                     Rule::op_sub => BinaryOp::Sub,
                     Rule::op_mul => BinaryOp::Mul,
@@ -268,13 +290,9 @@ impl<'q> Builder<'q> {
                     m.labels = self.grouping_labels(inner.next().expect("matching has labels"))?;
                 }
                 Rule::group_mod => {
-                    let span = span_of(&part);
                     let m = matching.get_or_insert_with(new_matching);
                     let mut inner = part.into_inner();
                     let left = inner.next().map(|k| k.as_rule()) == Some(Rule::group_left_kw);
-                    if op.is_set_operator() {
-                        return self.err(span, format!("no grouping allowed for \"{}\" operation", op.as_str()));
-                    }
                     m.card = if left { Cardinality::ManyToOne } else { Cardinality::OneToMany };
                     if let Some(labels) = inner.next() {
                         m.include = self.grouping_labels(labels)?;
@@ -320,7 +338,8 @@ impl<'q> Builder<'q> {
                 Rule::bracket => self.bracket(expr, post, full_span)?,
                 Rule::offset_mod => {
                     let value = post.into_inner().last().expect("offset has a value");
-                    let d = self.offset_value(value)?;
+                    let span = span_of(&value);
+                    let d = self.top_level_duration(self.offset_value(value)?, span)?;
                     self.set_offset(expr, d, full_span)?
                 }
                 Rule::at_mod => {
@@ -332,7 +351,10 @@ impl<'q> Builder<'q> {
                             let span = span_of(&value);
                             let t = self.signed_number(value)?;
                             if !t.is_finite() || t.abs() >= i64::MAX as f64 / 1000.0 {
-                                return self.err(span, format!("timestamp out of bounds for @ modifier: {t}"));
+                                return self.err(
+                                    span,
+                                    format!("timestamp out of bounds for @ modifier: {}", format_go_f(t)),
+                                );
                             }
                             AtModifier::Timestamp((t * 1000.0).round() as i64)
                         }
@@ -350,10 +372,10 @@ impl<'q> Builder<'q> {
     fn bracket(&self, expr: Expr, pair: Pair<'q, Rule>, span: Span) -> PResult<Expr> {
         let bracket_span = span_of(&pair);
         let mut inner = pair.into_inner();
-        let range = self.dur_expr(inner.next().expect("bracket has a range"))?;
+        let range = self.positive_duration(inner.next().expect("bracket has a range"))?;
         if inner.next().is_some() {
             // `:` seen: a subquery.
-            let step = inner.next().map(|p| self.dur_expr(p)).transpose()?;
+            let step = inner.next().map(|p| self.positive_duration(p)).transpose()?;
             let _ = self.descend(1, &span)?;
             return Ok(Expr {
                 span,
@@ -422,15 +444,12 @@ impl<'q> Builder<'q> {
         let slot = match &mut expr.kind {
             ExprKind::VectorSelector(s) => &mut s.modifier,
             ExprKind::MatrixSelector(ms) => &mut ms.selector.modifier,
-            _ => {
-                return self.err(
-                    span,
-                    format!("{word} modifier must be preceded by an instant vector selector or range vector selector"),
-                )
-            }
+            ExprKind::Subquery(_) => return self.err(span, format!("{word} modifier is not supported for subqueries")),
+            _ => return self.err(span, format!("{word} modifier not implemented")),
         };
-        if slot.is_some() {
-            return self.err(span, "anchored/smoothed modifier may not be set multiple times");
+        // Repeating the same modifier is harmless; mixing the two is not.
+        if slot.is_some_and(|old| old != m) {
+            return self.err(span, "anchored and smoothed modifiers cannot be used together");
         }
         *slot = Some(m);
         expr.span = span;
@@ -559,7 +578,14 @@ impl<'q> Builder<'q> {
                     _ => MatchOp::RegexNoMatch,
                 };
                 let value = self.string(inner.next().expect("matcher has a value"))?;
-                Matcher::new(op, label, value).map_err(|e| ParseError::new(self.query, span, e.to_string()))
+                // Only a regex can make a matcher invalid.
+                Matcher::new(op, label, value.clone()).map_err(|_| {
+                    ParseError::new(
+                        self.query,
+                        span,
+                        format!("invalid regular expression {value:?}: {}", regex_problem(&value)),
+                    )
+                })
             }
             r => unreachable!("unexpected matcher rule {r:?}"),
         }
@@ -574,11 +600,10 @@ impl<'q> Builder<'q> {
         let saved = self.descend(ops + 1, &span)?;
         let result = duration_pratt()
             .map_primary(|p| self.dur_operand(p))
-            .map_prefix(|op, rhs| {
-                Ok(DurationExpr::Unary { neg: op.as_rule() == Rule::neg, expr: Box::new(rhs?) })
-            })
-            .map_infix(|lhs, op, rhs| {
-                let op = match op.as_rule() {
+            .map_prefix(|op, rhs| Ok(apply_sign(op.as_rule() == Rule::neg, rhs?)))
+            .map_infix(|lhs, op_pair, rhs| {
+                let (lhs, rhs) = (lhs?, rhs?);
+                let op = match op_pair.as_rule() {
                     Rule::dur_add => BinaryOp::Add,
                     Rule::dur_sub => BinaryOp::Sub,
                     Rule::dur_mul => BinaryOp::Mul,
@@ -586,7 +611,12 @@ impl<'q> Builder<'q> {
                     Rule::dur_mod => BinaryOp::Mod,
                     _ => BinaryOp::Pow,
                 };
-                Ok(DurationExpr::Binary { op, lhs: Box::new(lhs?), rhs: Box::new(rhs?) })
+                let zero_divisor = matches!(rhs, DurationExpr::Literal(0)) || matches!(rhs, DurationExpr::Number(v) if v == 0.0);
+                if zero_divisor && matches!(op, BinaryOp::Div | BinaryOp::Mod) {
+                    let what = if op == BinaryOp::Div { "division by zero" } else { "modulo by zero" };
+                    return self.err(span_of(&op_pair), what);
+                }
+                Ok(DurationExpr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) })
             })
             .parse(pairs);
         self.depth.set(saved);
@@ -624,9 +654,41 @@ impl<'q> Builder<'q> {
         match first.as_rule() {
             Rule::neg | Rule::pos => {
                 let operand = self.dur_operand(inner.next().expect("signed offset has an operand"))?;
-                Ok(DurationExpr::Unary { neg: first.as_rule() == Rule::neg, expr: Box::new(operand) })
+                Ok(apply_sign(first.as_rule() == Rule::neg, operand))
             }
             _ => self.dur_operand(first),
+        }
+    }
+
+    /// A range or subquery step: like [`Self::top_level_duration`], and a plain
+    /// number or literal must be positive.
+    fn positive_duration(&self, pair: Pair<'q, Rule>) -> PResult<DurationExpr> {
+        let span = span_of(&pair);
+        let d = self.top_level_duration(self.dur_expr(pair)?, span.clone())?;
+        match d {
+            DurationExpr::Literal(ms) if ms <= 0 => self.err(span, "duration must be greater than 0"),
+            d => Ok(d),
+        }
+    }
+
+    /// A whole duration (range, step, offset) that is a plain number of
+    /// seconds becomes a literal, as Prometheus turns it into a `time.Duration`
+    /// (`[300]` is `[5m]`); expressions stay as written.
+    fn top_level_duration(&self, d: DurationExpr, span: Span) -> PResult<DurationExpr> {
+        // Prometheus keeps durations as int64 nanoseconds.
+        const MAX_SECONDS: f64 = i64::MAX as f64 / 1e9;
+        match d {
+            // NaN is out of range too.
+            DurationExpr::Number(v) if v.is_nan() || v.abs() > MAX_SECONDS => self.err(span, "duration out of range"),
+            DurationExpr::Number(v) if v > 0.0 && v < 0.001 => {
+                // Rounds to zero milliseconds; keep it positive so it is not "no duration".
+                Ok(DurationExpr::Literal(1))
+            }
+            DurationExpr::Number(v) => Ok(DurationExpr::Literal((v * 1000.0).round() as i64)),
+            DurationExpr::Literal(ms) if ms.unsigned_abs() / 1000 > MAX_SECONDS as u64 => {
+                self.err(span, "duration out of range")
+            }
+            d => Ok(d),
         }
     }
 
@@ -652,8 +714,16 @@ impl<'q> Builder<'q> {
     }
 
     fn number(&self, pair: &Pair<'q, Rule>) -> PResult<f64> {
-        parse_number(pair.as_str())
-            .ok_or_else(|| ParseError::new(self.query, span_of(pair), format!("bad number syntax: {:?}", pair.as_str())))
+        let text = pair.as_str();
+        match parse_number(text) {
+            // Only `Inf` itself may be infinite; Go's ParseFloat rejects overflow.
+            Some(v) if v.is_infinite() && !text.eq_ignore_ascii_case("inf") => self.err(
+                span_of(pair),
+                format!("error parsing number: strconv.ParseFloat: parsing {text:?}: value out of range"),
+            ),
+            Some(v) => Ok(v),
+            None => self.err(span_of(pair), format!("bad number syntax: {text:?}")),
+        }
     }
 
     fn duration_ms(&self, pair: &Pair<'q, Rule>) -> PResult<i64> {
@@ -667,6 +737,34 @@ impl<'q> Builder<'q> {
             ParseError::new(self.query, at..(at + 1).min(span.end), msg)
         })
     }
+}
+
+/// What is wrong with a regex, in one line (the regex crate's syntax errors
+/// span several lines, with the problem on the last).
+fn regex_problem(pattern: &str) -> String {
+    match regex::Regex::new(&format!("^(?s:{pattern})$")) {
+        Err(regex::Error::Syntax(text)) => {
+            text.lines().rev().find_map(|l| l.strip_prefix("error: ")).unwrap_or(&text).to_string()
+        }
+        Err(e) => e.to_string(),
+        Ok(_) => "not a valid regular expression".to_string(),
+    }
+}
+
+/// A sign applied to a duration: `+d` is `d`, and a minus folds into a
+/// literal or number (as Prometheus folds it into the number literal).
+fn apply_sign(neg: bool, d: DurationExpr) -> DurationExpr {
+    match (neg, d) {
+        (false, d) => d,
+        (true, DurationExpr::Literal(ms)) => DurationExpr::Literal(-ms),
+        (true, DurationExpr::Number(v)) => DurationExpr::Number(-v),
+        (true, d) => DurationExpr::Unary { neg: true, expr: Box::new(d) },
+    }
+}
+
+/// `v` as Go's `%f` writes it (six decimals; `+Inf`, `-Inf`, `NaN`).
+fn format_go_f(v: f64) -> String {
+    super::printer::non_finite(v).map_or_else(|| format!("{v:.6}"), str::to_string)
 }
 
 /// Parses a PromQL number token: decimal (with `_` between digits), `0x`, `0o`,
@@ -822,115 +920,157 @@ pub(crate) fn unquote(token: &str) -> Result<String, (usize, String)> {
     })
 }
 
-/// Turns a pest error into a [`ParseError`] with a Prometheus-style message.
-fn pest_error(query: &str, e: pest::error::Error<Rule>) -> ParseError {
+/// Turns a pest error into a Prometheus-style `unexpected …` message at the
+/// furthest position the grammar reached.
+fn syntax_error(query: &str, e: &pest::error::Error<Rule>) -> ParseError {
     use pest::error::{ErrorVariant, InputLocation};
-    let pos = match e.location {
+    let located = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let found = describe_at(query, pos);
-    let message = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut expected: Vec<&str> = Vec::new();
-            for r in positives {
-                let name = friendly_name(*r);
-                if !expected.contains(&name) {
-                    expected.push(name);
-                }
+    if let ErrorVariant::CustomError { message } = &e.variant {
+        return ParseError::new(query, located..located, message.clone());
+    }
+    let attempts = e.parse_attempts();
+    let furthest = attempts.as_ref().map_or(located, |a| a.max_position.max(located));
+    // The keyword checks in front of names look ahead into a word past where
+    // any rule started; then the word itself is what is unexpected: a
+    // reserved word (`a + ignoring(b)`) or one cut short (`foo offsetx`).
+    let is_word_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let word_start = query[..furthest].trim_end_matches(is_word_char).len();
+    let word = &query[word_start..furthest];
+    let cut_short = query[furthest..].starts_with(is_word_char);
+    let inside_word = !word.is_empty() && word_start >= located && (cut_short || is_reserved_word(word));
+    let pos = if inside_word { word_start } else { furthest };
+    let start = pos + query[pos..].len() - query[pos..].trim_start().len();
+    let mut message = format!("unexpected {}", lexer::describe_token(query, start));
+    // What pest tried inside a word says nothing about what should replace it.
+    if let Some(a) = attempts.as_ref().filter(|_| !inside_word) {
+        if let Some(context) = a.call_stacks().iter().find_map(|c| error_context(c.deepest.get_rule().or(c.parent.as_ref())?)) {
+            message.push_str(" in ");
+            message.push_str(context);
+        }
+        // pest's token type is not exported; its text is enough here.
+        if let Some(expected) = expected_tokens(a.expected_tokens().iter().map(|t| t.to_string())) {
+            message.push_str(", expected ");
+            message.push_str(&expected);
+        }
+    }
+    let end = start + query[start..].chars().next().map_or(0, char::len_utf8);
+    ParseError::new(query, start..end, message)
+}
+
+/// Words the grammar never takes as a name (`reserved` in `grammar.pest`).
+fn is_reserved_word(word: &str) -> bool {
+    const RESERVED: [&str; 8] = ["bool", "on", "ignoring", "group_left", "group_right", "atan2", "inf", "nan"];
+    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
+}
+
+/// The construct being parsed, named as in Prometheus's messages.
+fn error_context(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::label_matchers | Rule::label_matcher | Rule::quoted_metric_name => "label matching",
+        Rule::grouping_labels | Rule::grouping => "grouping opts",
+        Rule::aggregate => "aggregation",
+        Rule::bracket | Rule::subquery_colon => "subquery or range",
+        Rule::offset_mod | Rule::offset_value => "offset",
+        Rule::at_mod | Rule::at_start | Rule::at_end => "@",
+        Rule::fill_mod => "fill modifier",
+        _ => return None,
+    })
+}
+
+/// What could have come instead, when that is a short list of punctuation or
+/// token kinds (not when any operator could continue the expression).
+fn expected_tokens(tokens: impl Iterator<Item = String>) -> Option<String> {
+    let mut out: Vec<&str> = Vec::new();
+    for token in tokens {
+        let name = match token.as_str() {
+            " " | "\t" | "\n" | "\r" | "#" => continue,
+            "," => "\",\"",
+            ")" => "\")\"",
+            "}" => "\"}\"",
+            "]" => "\"]\"",
+            ":" => "\":\"",
+            "(" => "\"(\"",
+            "=" | "!=" | "=~" | "!~" => "label matching operator",
+            "\"" | "'" | "`" => "string",
+            "0..9" => "number or duration",
+            // Case-insensitive tokens are shown upper-cased.
+            "START" | "END" => "start() or end()",
+            _ => return None,
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    match out.as_slice() {
+        [] => None,
+        [one] => Some(one.to_string()),
+        [init @ .., last] => Some(format!("{} or {last}", init.join(", "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tree as a compact S-expression, to assert its shape.
+    fn shape(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Number(v) => format!("{v}"),
+            ExprKind::VectorSelector(vs) => vs.name.clone().unwrap_or_default(),
+            ExprKind::Binary(b) => format!("({} {} {})", b.op.as_str(), shape(&b.lhs), shape(&b.rhs)),
+            ExprKind::Unary(u) => format!("({} {})", if u.neg { "neg" } else { "pos" }, shape(&u.expr)),
+            ExprKind::Paren(p) => format!("[{}]", shape(p)),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn parsed(q: &str) -> String {
+        shape(&parse_expr(q).unwrap_or_else(|e| panic!("{q}: {e}")))
+    }
+
+    #[test]
+    fn operator_precedence_and_associativity_follow_prometheus() {
+        assert_eq!(parsed("-1*2"), "(* -1 2)");
+        assert_eq!(parsed("-1^2"), "(neg (^ 1 2))");
+        assert_eq!(parsed("-1^-2"), "(neg (^ 1 -2))");
+        assert_eq!(parsed("+1 + -2 * 1"), "(+ 1 (* -2 1))");
+        assert_eq!(parsed("-a * b"), "(* (neg a) b)");
+        assert_eq!(parsed("- -a * b"), "(* (neg (neg a)) b)");
+        assert_eq!(parsed("a + b * c ^ d ^ e"), "(+ a (* b (^ c (^ d e))))");
+        assert_eq!(parsed("a - b - c"), "(- (- a b) c)");
+        assert_eq!(parsed("a / b % c atan2 d"), "(atan2 (% (/ a b) c) d)");
+        assert_eq!(parsed("a == b + c"), "(== a (+ b c))");
+        assert_eq!(parsed("a </ b + c >/ d"), "(>/ (</ a (+ b c)) d)");
+        assert_eq!(parsed("a or b and c unless d"), "(or a (unless (and b c) d))");
+        assert_eq!(parsed("foo + bar or bla and blub"), "(or (+ foo bar) (and bla blub))");
+        assert_eq!(parsed("1 < bool 2 - 1 * 2"), "(< 1 (- 2 (* 1 2)))");
+        assert_eq!(parsed("(a + b) * c"), "(* [(+ a b)] c)");
+    }
+
+    #[test]
+    fn duration_signs_fold_and_bind_like_unary_minus() {
+        let range = |q: &str| match parse_expr(q).unwrap().kind {
+            ExprKind::MatrixSelector(m) => m.range,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(range("x[300]"), DurationExpr::Literal(300_000));
+        assert_eq!(range("x[+5m]"), DurationExpr::Literal(300_000));
+        let product = range("x[-5m * 2 + 1h]");
+        let DurationExpr::Binary { op: BinaryOp::Add, lhs, .. } = product else { panic!("{product:?}") };
+        assert_eq!(
+            *lhs,
+            DurationExpr::Binary {
+                op: BinaryOp::Mul,
+                lhs: Box::new(DurationExpr::Literal(-300_000)),
+                rhs: Box::new(DurationExpr::Number(2.0))
             }
-            if expected.is_empty() {
-                format!("unexpected {found}")
-            } else {
-                format!("unexpected {found}, expected {}", join_or(&expected))
-            }
+        );
+        match parse_expr("x offset -2 ^ 2").unwrap().kind {
+            ExprKind::Binary(b) => assert_eq!(shape(&b.rhs), "2", "the offset takes one term"),
+            other => panic!("{other:?}"),
         }
-        ErrorVariant::CustomError { message } => message.clone(),
-    };
-    let end = (pos + query[pos.min(query.len())..].chars().next().map_or(0, char::len_utf8)).max(pos);
-    ParseError::new(query, pos..end, message)
-}
-
-fn join_or(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => (*one).to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
-}
-
-/// What the user wrote at `pos`, for "unexpected …" messages.
-fn describe_at(query: &str, pos: usize) -> String {
-    let rest = query.get(pos..).unwrap_or("");
-    let Some(c) = rest.chars().next() else {
-        return "end of input".to_string();
-    };
-    if c.is_alphanumeric() || c == '_' {
-        let word: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':').take(40).collect();
-        return format!("{word:?}");
-    }
-    match c {
-        '"' | '\'' | '`' => "string".to_string(),
-        _ => format!("character {:?}", c.to_string()),
-    }
-}
-
-/// Names for grammar rules in "expected …" messages.
-fn friendly_name(rule: Rule) -> &'static str {
-    match rule {
-        Rule::EOI => "end of input",
-        Rule::expr | Rule::operand | Rule::paren | Rule::aggregate | Rule::function_call | Rule::neg | Rule::pos => {
-            "expression"
-        }
-        Rule::vector_selector | Rule::metric_name => "metric name or selector",
-        Rule::number_literal | Rule::number | Rule::signed_number => "number",
-        Rule::string_literal | Rule::quoted_metric_name => "string",
-        Rule::duration_literal => "duration",
-        Rule::op_or
-        | Rule::op_and
-        | Rule::op_unless
-        | Rule::op_atan2
-        | Rule::op_eql
-        | Rule::op_neq
-        | Rule::op_gte
-        | Rule::op_lte
-        | Rule::op_gtr
-        | Rule::op_lss
-        | Rule::op_add
-        | Rule::op_sub
-        | Rule::op_mul
-        | Rule::op_div
-        | Rule::op_mod
-        | Rule::op_pow => "binary operator",
-        Rule::bracket => "\"[\"",
-        Rule::subquery_colon => "\":\"",
-        Rule::offset_mod => "offset",
-        Rule::at_mod => "@",
-        Rule::at_start | Rule::at_end => "start() or end()",
-        Rule::anchored_mod | Rule::smoothed_mod => "anchored or smoothed",
-        Rule::bool_mod => "bool",
-        Rule::matching | Rule::on_kw | Rule::ignoring_kw => "on or ignoring",
-        Rule::group_mod | Rule::group_left_kw | Rule::group_right_kw => "group_left or group_right",
-        Rule::fill_mod | Rule::fill_kw | Rule::fill_left_kw | Rule::fill_right_kw => "fill modifier",
-        Rule::grouping | Rule::by_kw | Rule::without_kw => "by or without",
-        Rule::grouping_labels | Rule::call_args => "\"(\"",
-        Rule::trailing_comma => "\",\"",
-        Rule::aggregate_op => "aggregation",
-        Rule::function_name => "function name",
-        Rule::label_matchers => "\"{\"",
-        Rule::label_matcher => "label matcher",
-        Rule::label_name => "label name",
-        Rule::match_op => "label match operator (=, !=, =~, !~)",
-        Rule::dur_expr
-        | Rule::dur_step
-        | Rule::dur_range
-        | Rule::dur_min_of
-        | Rule::dur_max_of
-        | Rule::dur_paren
-        | Rule::offset_value => "duration",
-        Rule::dur_add | Rule::dur_sub | Rule::dur_mul | Rule::dur_div | Rule::dur_mod | Rule::dur_pow => {
-            "duration operator"
-        }
-        _ => "token",
     }
 }

@@ -109,7 +109,7 @@ pub(crate) fn resolve(
     if positive.iter().filter(|m| m.op == MatchOp::Equal).count() > 1 {
         let mut counts = Vec::with_capacity(positive.len());
         for m in &positive {
-            let c = if m.op == MatchOp::Equal { count_exact(conn, &m.name, &m.value)? } else { u64::MAX };
+            let c = if m.op == MatchOp::Equal { count_exact_up_to(conn, &m.name, &m.value, FILTER_BY_LABELS + 1)? } else { u64::MAX };
             counts.push(c);
         }
         let mut keyed: Vec<(u64, &Matcher)> = counts.into_iter().zip(positive).collect();
@@ -174,10 +174,13 @@ fn subtract_rejected(conn: &Connection, matchers: &[&Matcher], ids: &mut Vec<i64
     Ok(())
 }
 
-/// How many series have `name="value"`.
-fn count_exact(conn: &Connection, name: &str, value: &str) -> Result<u64> {
-    let mut stmt = conn.prepare_cached("SELECT COUNT(*) FROM postings WHERE name = ?1 AND value = ?2")?;
-    Ok(stmt.query_row([name, value], |r| r.get::<_, i64>(0))? as u64)
+/// How many series have `name="value"`, counting no further than `cap`
+/// (only "few or many" matters, and counting a large set is not free).
+fn count_exact_up_to(conn: &Connection, name: &str, value: &str, cap: usize) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM postings WHERE name = ?1 AND value = ?2 LIMIT ?3)",
+    )?;
+    Ok(stmt.query_row(params![name, value, cap as i64], |r| r.get::<_, i64>(0))? as u64)
 }
 
 fn intersect(a: &[i64], b: &[i64]) -> Vec<i64> {

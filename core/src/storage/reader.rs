@@ -357,6 +357,54 @@ impl Storage {
         })
     }
 
+    /// Decodes every chunk and checks the invariants the engine relies on.
+    pub(crate) fn verify(&self) -> Result<crate::db::VerifyStats> {
+        self.read(|s, ctx| {
+            let mut stats = crate::db::VerifyStats::default();
+            let mut stmt = ctx.conn.prepare("SELECT series_id, min_t, max_t, data FROM chunks ORDER BY series_id, max_t")?;
+            let mut rows = stmt.query([])?;
+            let mut points = Vec::with_capacity(1024);
+            let (mut last_series, mut last_max) = (i64::MIN, i64::MIN);
+            let started = std::time::Instant::now();
+            while let Some(row) = rows.next()? {
+                let (id, min_t, max_t): (i64, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+                let data = row.get_ref(3)?.as_blob().map_err(rusqlite::Error::from)?;
+                points.clear();
+                let decode_start = std::time::Instant::now();
+                codec::decode_into(data, &mut points)?;
+                stats.decode_time += decode_start.elapsed();
+                let bad = |what: &str| Err(Error::Corrupt(format!("series {id}, chunk ending at {max_t}: {what}")));
+                if points.first().map(|p| p.t) != Some(min_t) || points.last().map(|p| p.t) != Some(max_t) {
+                    return bad("time range does not match its samples");
+                }
+                if !points.windows(2).all(|w| w[0].t < w[1].t) {
+                    return bad("samples out of order");
+                }
+                if id == last_series && min_t <= last_max {
+                    return bad("overlaps the previous chunk");
+                }
+                if id != last_series {
+                    stats.series += 1;
+                }
+                (last_series, last_max) = (id, max_t);
+                stats.chunks += 1;
+                stats.samples += points.len() as u64;
+            }
+            stats.elapsed = started.elapsed();
+            let ids: Vec<i64> = s.shared.heads.read().keys().collect();
+            for id in ids {
+                let mut head = Vec::new();
+                s.head_points(ctx, id, i64::MIN, i64::MAX, &mut head)?;
+                stats.head_samples += head.len() as u64;
+            }
+            let check: String = ctx.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+            if check != "ok" {
+                return Err(Error::Corrupt(format!("SQLite quick_check: {check}")));
+            }
+            Ok(stats)
+        })
+    }
+
     /// The newest sample timestamp in the database, if any.
     pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
         self.read(|s, ctx| {

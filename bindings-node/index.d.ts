@@ -1,0 +1,146 @@
+// Type declarations for the promlite Node package (maintained by hand next to
+// index.js; test/types.test.js compiles test/types-check.ts against them).
+
+/** Unix seconds (fractions allowed) or a `Date`. */
+export type Timestamp = number | Date;
+
+/** A label set as a plain object; `__name__` holds the metric name. */
+export type Labels = Record<string, string>;
+
+/** A series: selector text such as `up{job="api"}`, or a labels object with `__name__`. */
+export type SeriesInput = string | Labels;
+
+/** The Prometheus `errorType` of a failure; every error promlite throws carries one. */
+export type ErrorCode = 'bad_data' | 'execution' | 'timeout' | 'canceled' | 'internal';
+
+/** What promlite throws (and async calls reject with). */
+export interface PromliteError extends Error {
+  /** `bad_data` for bad arguments and queries (the message keeps the `line:col:` position). */
+  code: ErrorCode;
+}
+
+/** Options of `open()`. Durations are in seconds. */
+export interface OpenOptions {
+  /** Drop samples older than this when retention is applied. */
+  retention?: number;
+  /** Open read-only: writes fail and the file is never modified. */
+  readOnly?: boolean;
+  /** `false` skips the fsync of each commit: faster, survives a process crash but not a machine crash (default `true`). */
+  fsyncOnCommit?: boolean;
+  /** How far back an instant selector looks for a sample (default 300). */
+  lookbackDelta?: number;
+  /** Abort a query after this long (default 120). */
+  queryTimeout?: number;
+  /** Maximum number of samples one query may hold in memory. */
+  maxSamples?: number;
+}
+
+/** `[t, v]`: Unix seconds and the value. */
+export type SamplePair = [t: number, v: number];
+
+export interface ScalarResult {
+  resultType: 'scalar';
+  result: SamplePair;
+}
+
+export interface StringResult {
+  resultType: 'string';
+  result: [t: number, value: string];
+}
+
+export interface VectorResult {
+  resultType: 'vector';
+  result: Array<{ metric: Labels; value: SamplePair }>;
+}
+
+export interface MatrixResult {
+  resultType: 'matrix';
+  result: Array<{ metric: Labels; values: SamplePair[] }>;
+}
+
+/** A query's value, shaped like the `data` object of the Prometheus HTTP API but with numbers. */
+export type QueryResult = ScalarResult | StringResult | VectorResult | MatrixResult;
+
+/** A time window; a missing bound is unbounded. */
+export interface TimeRange {
+  start?: Timestamp;
+  end?: Timestamp;
+}
+
+/** A time window restricted to series matching any of the selectors. */
+export interface MatchOptions extends TimeRange {
+  /** One series selector (`up{job="api"}`) or several (their results are merged). */
+  match?: string | string[];
+}
+
+/** Samples of many series, written by `db.write(batch)` in one commit. */
+export class Batch {
+  constructor();
+  /** Adds one sample; returns the batch. */
+  add(series: SeriesInput, timestamp: Timestamp, value: number): this;
+  /** Adds samples of one series from parallel arrays; returns the batch. */
+  addMany(series: SeriesInput, timestamps: Float64Array | Timestamp[], values: Float64Array | number[]): this;
+  /** Number of samples in the batch. */
+  readonly length: number;
+}
+
+/** An open promlite database; get one from `open()`. */
+export class Database {
+  private constructor();
+  /** Closes the file; further calls throw. Closing twice is allowed. */
+  close(): void;
+  /** Whether `close()` has been called. */
+  readonly closed: boolean;
+
+  /** Appends one sample and commits it. */
+  append(series: SeriesInput, timestamp: Timestamp, value: number): void;
+  /** Appends samples of one series in one commit; returns the number written. */
+  appendMany(series: SeriesInput, timestamps: Float64Array | Timestamp[], values: Float64Array | number[]): number;
+  /** As `appendMany`, off the event loop. */
+  appendManyAsync(
+    series: SeriesInput,
+    timestamps: Float64Array | Timestamp[],
+    values: Float64Array | number[],
+  ): Promise<number>;
+  /** Writes a batch in one commit and empties it; returns the number of samples written. */
+  write(batch: Batch): number;
+  /** As `write`, off the event loop. */
+  writeAsync(batch: Batch): Promise<number>;
+  /** Calls `fill` (synchronously) with a new batch, then writes it in one commit. */
+  batch(fill: (batch: Batch) => void): number;
+  /** As `batch`, with the write off the event loop. */
+  batchAsync(fill: (batch: Batch) => void): Promise<number>;
+
+  /**
+   * Stores Prometheus text exposition (or OpenMetrics), e.g. prom-client's
+   * `await register.metrics()`, in one commit with its metadata. Samples
+   * without a timestamp get `timestamp` (default: now). Returns the samples written.
+   */
+  ingestExposition(text: string, timestamp?: Timestamp): number;
+
+  /** Instant query at `time` (default: now). */
+  query(expr: string, time?: Timestamp): QueryResult;
+  /** As `query`, off the event loop. */
+  queryAsync(expr: string, time?: Timestamp): Promise<QueryResult>;
+  /** Range query from `start` to `end` every `step` seconds. */
+  queryRange(expr: string, start: Timestamp, end: Timestamp, step: number): MatrixResult;
+  /** As `queryRange`, off the event loop. */
+  queryRangeAsync(expr: string, start: Timestamp, end: Timestamp, step: number): Promise<MatrixResult>;
+
+  /** Label sets of series matching `match`, optionally with samples in the window. */
+  series(match: string | string[], range?: TimeRange): Labels[];
+  /** Sorted label names of all series, or of those matching `match`. */
+  labelNames(options?: MatchOptions): string[];
+  /** Sorted values of label `name` over all series, or those matching `match`. */
+  labelValues(name: string, options?: MatchOptions): string[];
+  /** Drops samples older than the `retention` option (relative to the newest sample); returns the chunks removed. */
+  applyRetention(): number;
+  /** Deletes samples (in the window, if given) of series matching one selector; returns the series touched. */
+  deleteSeries(match: string, range?: TimeRange): number;
+}
+
+/** Opens (creating if needed) the promlite database file at `path`. */
+export function open(path: string, options?: OpenOptions): Database;
+
+/** The promlite library version. */
+export const version: string;
