@@ -25,10 +25,12 @@ pub(crate) enum OutboxLimit {
     AtLeast(usize),
     /// The commits that together hold at most this many samples (a single
     /// commit may hold more; it is then read alone).
+    #[cfg_attr(not(feature = "remote-write"), allow(dead_code))]
     AtMost(usize),
 }
 
 /// What [`Storage::outbox_scan`] counted.
+#[cfg(feature = "remote-write")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OutboxScan {
     /// Samples in the commits counted.
@@ -341,6 +343,7 @@ impl Storage {
     /// commit `from_seq` on (its cursor when `None`), reading only each
     /// commit's sample count: lets a sender report its backlog without
     /// decoding it.
+    #[cfg(feature = "remote-write")]
     pub(crate) fn outbox_scan(&self, name: &str, from_seq: Option<u64>) -> Result<OutboxScan> {
         self.with_reader(|conn| {
             let cursor = outbox_cursor(conn, name)?;
