@@ -218,7 +218,7 @@ fn a_batch_in_flight_at_shutdown_is_sent_again_with_exactly_its_samples() {
     write_steps(&db, &["m"], 0, 3);
     wait_for("the first attempt", || !rx.all().is_empty());
     write_steps(&db, &["m"], 3, 4);
-    let first: Vec<i64> = rx.all()[0].request.timeseries[0].samples.iter().map(|s| s.timestamp).collect();
+    let first = rx.all()[0].timestamps();
     db.close().unwrap();
 
     let db = Db::open(&path).unwrap();
@@ -226,9 +226,7 @@ fn a_batch_in_flight_at_shutdown_is_sent_again_with_exactly_its_samples() {
     rx.set_default(Reply::Status(204));
     db.remote_write_add(config("exact", &rx).batch_size(100)).unwrap();
     wait_for("everything", || rx.accepted_sample_count() == 10);
-    let accepted = rx.accepted();
-    let resent: Vec<i64> = accepted[0].request.timeseries[0].samples.iter().map(|s| s.timestamp).collect();
-    assert_eq!(resent, first, "the same samples as the attempt before the restart");
+    assert_eq!(rx.accepted()[0].timestamps(), first, "the same samples as the attempt before the restart");
     assert_eq!(rx.samples()["m{}"], expected(0, 10));
 }
 
@@ -244,12 +242,7 @@ fn a_full_batch_is_found_again_by_its_limit_even_with_a_new_batch_size() {
     db.remote_write_add(config("limit", &rx).batch_size(4)).unwrap();
     write_steps(&db, &["a", "b"], 0, 5);
     wait_for("the hung request", || rx.all().len() == 1);
-    let hung: Vec<(String, Vec<i64>)> = rx.all()[0]
-        .request
-        .timeseries
-        .iter()
-        .map(|t| (remote_common::series_key(&t.labels), t.samples.iter().map(|s| s.timestamp).collect()))
-        .collect();
+    let hung = rx.all()[0].timestamps();
     assert_eq!(hung.iter().map(|(_, ts)| ts.len()).sum::<usize>(), 4);
     db.close().unwrap();
     let db = Db::open(&path).unwrap();
@@ -257,12 +250,7 @@ fn a_full_batch_is_found_again_by_its_limit_even_with_a_new_batch_size() {
 
     db.remote_write_add(config("limit", &rx).batch_size(100)).unwrap();
     wait_for("everything", || rx.accepted_sample_count() == 10);
-    let first: Vec<(String, Vec<i64>)> = rx.accepted()[0]
-        .request
-        .timeseries
-        .iter()
-        .map(|t| (remote_common::series_key(&t.labels), t.samples.iter().map(|s| s.timestamp).collect()))
-        .collect();
+    let first = rx.accepted()[0].timestamps();
     assert_eq!(first, hung, "the earlier run's batch, not one cut by the new batch size");
     assert_eq!(rx.accepted().len(), 2, "then the rest in one request of the new size");
     assert_eq!(rx.samples()["a{}"], expected(0, 5));

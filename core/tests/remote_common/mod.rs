@@ -34,6 +34,17 @@ pub struct Received {
     pub reply: Reply,
 }
 
+impl Received {
+    /// Each series of the request (as `series_key`) with its sample timestamps, in request order.
+    pub fn timestamps(&self) -> Vec<(String, Vec<i64>)> {
+        self.request
+            .timeseries
+            .iter()
+            .map(|t| (series_key(&t.labels), t.samples.iter().map(|s| s.timestamp).collect()))
+            .collect()
+    }
+}
+
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
