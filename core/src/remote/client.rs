@@ -120,11 +120,6 @@ impl Backoff {
         base.mul_f64(fraction)
     }
 
-    /// Delays handed out since the last reset.
-    pub fn attempts(&self) -> u32 {
-        self.attempt
-    }
-
     /// Starts over after a success.
     pub fn reset(&mut self) {
         self.attempt = 0;

@@ -266,6 +266,7 @@ pub(crate) fn deliver(
     mut pause: impl FnMut(Duration) -> bool,
     backoff: &mut Backoff,
 ) -> Delivery {
+    let mut failures = 0u64;
     loop {
         match client.post(&request.body) {
             Attempt::Delivered => {
@@ -273,8 +274,8 @@ pub(crate) fn deliver(
                 Counters::add(&counters.requests_sent, 1);
                 Counters::add(&counters.bytes_sent, request.body.len());
                 counters.newest_sent_ms.fetch_max(request.newest_t, Ordering::Relaxed);
-                if backoff.attempts() > 0 {
-                    log::info!("remote write {name}: delivering again");
+                if failures > 0 {
+                    log::info!("remote write {name}: delivered after {failures} failed attempts");
                 }
                 backoff.reset();
                 return Delivery::Delivered;
@@ -289,8 +290,10 @@ pub(crate) fn deliver(
             }
             Attempt::Retry { reason, retry_after } => {
                 Counters::add(&counters.requests_failed, 1);
+                failures += 1;
                 let delay = retry_after.unwrap_or_else(|| backoff.next_delay());
-                if backoff.attempts() <= 1 {
+                // Once per request: a receiver that is down for long does not flood the log.
+                if failures == 1 {
                     log::warn!("remote write {name}: {reason}; retrying with backoff");
                 }
                 counters.set_error(reason);
