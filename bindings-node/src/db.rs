@@ -172,7 +172,7 @@ impl Database {
     #[napi]
     pub fn remote_write_add(&self, name: String, url: String, options: Option<RemoteWriteOptions>) -> Result<()> {
         guard(|| {
-            let config = options.unwrap_or_default().to_core(&name, &url)?;
+            let config = options.unwrap_or_default().into_core(&name, &url)?;
             self.handle()?.remote_write_add(config).map_err(to_js)
         })
     }
@@ -200,7 +200,7 @@ impl Database {
         options: Option<RemoteWriteOptions>,
     ) -> Result<AsyncTask<Job<BackfillReport>>> {
         guard(|| {
-            let config = options.unwrap_or_default().to_core("backfill", &url)?;
+            let config = options.unwrap_or_default().into_core("backfill", &url)?;
             let (start, end) = (seconds_to_ms("start", start)?, seconds_to_ms("end", end)?);
             let work = move |db: &Db| db.remote_write_backfill(&config, start, end).map(BackfillReport::from).map_err(to_js);
             Ok(AsyncTask::new(Job::new(self.handle()?, work)))

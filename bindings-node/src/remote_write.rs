@@ -48,7 +48,7 @@ pub struct RemoteWriteOptions {
 
 impl RemoteWriteOptions {
     /// Core's config for sender `name` posting to `url`; core checks the values.
-    pub fn to_core(self, name: &str, url: &str) -> Result<RemoteWriteConfig> {
+    pub fn into_core(self, name: &str, url: &str) -> Result<RemoteWriteConfig> {
         let mut c = RemoteWriteConfig::new(name, url);
         match (self.bearer_token, self.basic_auth) {
             (Some(_), Some(_)) => return Err(bad_data("give bearerToken or basicAuth, not both")),
@@ -175,7 +175,7 @@ mod tests {
             flush_interval: Some(0.5),
             ..Default::default()
         };
-        let c = o.to_core("n", "http://x/w").unwrap();
+        let c = o.into_core("n", "http://x/w").unwrap();
         assert_eq!(c.auth, promlite::RemoteAuth::Basic { username: "u".into(), password: "p".into() });
         assert_eq!(c.headers[0].0, "X-A");
         assert_eq!((c.batch_size, c.flush_interval, c.keep.len()), (10, Duration::from_millis(500), 1));
@@ -184,10 +184,10 @@ mod tests {
             basic_auth: Some(BasicAuth { username: "u".into(), password: "p".into() }),
             ..Default::default()
         };
-        assert_eq!(both.to_core("n", "http://x/w").unwrap_err().status, "bad_data");
+        assert_eq!(both.into_core("n", "http://x/w").unwrap_err().status, "bad_data");
         let fraction = RemoteWriteOptions { batch_size: Some(1.5), ..Default::default() };
-        assert!(fraction.to_core("n", "http://x/w").unwrap_err().reason.contains("batchSize"));
+        assert!(fraction.into_core("n", "http://x/w").unwrap_err().reason.contains("batchSize"));
         let negative = RemoteWriteOptions { timeout: Some(-1.0), ..Default::default() };
-        assert!(negative.to_core("n", "http://x/w").unwrap_err().reason.contains("timeout"));
+        assert!(negative.into_core("n", "http://x/w").unwrap_err().reason.contains("timeout"));
     }
 }
