@@ -40,6 +40,9 @@ core_builds_without_http() {
 # One release build with feature http serves the Rust suites (incl. the PromQL
 # conformance runner `promqltest`) and the e2e tests.
 suite rust cargo test --release --features promlite/http
+# The PromQL conformance run again, printing its per-file lines and the
+# "promqltest: P passed, F failed, S skipped" summary into the CI log.
+suite promqltest cargo test -q --release --features promlite/http --test promqltest -- --nocapture
 # The benchmarks, run as tests: a tiny workload, to prove they still work.
 suite bench-smoke cargo test --release -p promlite-tests --benches
 suite core-without-http core_builds_without_http

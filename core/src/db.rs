@@ -7,7 +7,8 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::storage::{OpenMode, Storage};
 use crate::eval::{self, Querier, QueryOptions};
-use crate::model::{Labels, Matcher, Point};
+use crate::histogram::FloatHistogram;
+use crate::model::{HPoint, Labels, Matcher, Point};
 use crate::value::{QueryResult, Series, Value};
 
 /// Options for opening a database.
@@ -79,6 +80,7 @@ pub struct MetricMetadata {
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
     series: Vec<(Labels, Vec<Point>)>,
+    histograms: Vec<(Labels, Vec<HPoint>)>,
     samples: usize,
     metadata: Vec<MetricMetadata>,
     kv: Vec<(String, Option<Vec<u8>>)>,
@@ -105,7 +107,23 @@ impl Batch {
         self.samples += points.len();
     }
 
-    /// Number of samples in the batch.
+    /// Adds one native-histogram sample. A series may hold float and
+    /// histogram samples, at different timestamps.
+    pub fn add_histogram(&mut self, labels: &Labels, t: i64, h: FloatHistogram) {
+        let point = HPoint::new(t, h);
+        match self.histograms.last_mut() {
+            Some((l, pts)) if l == labels => pts.push(point),
+            _ => self.histograms.push((labels.clone(), vec![point])),
+        }
+        self.samples += 1;
+    }
+
+    /// The native-histogram samples, by series in insertion order.
+    pub fn histograms(&self) -> &[(Labels, Vec<HPoint>)] {
+        &self.histograms
+    }
+
+    /// Number of samples (float and histogram) in the batch.
     pub fn len(&self) -> usize {
         self.samples
     }
@@ -163,6 +181,8 @@ pub struct VerifyStats {
     pub chunks: u64,
     /// Samples in chunks.
     pub samples: u64,
+    /// Native-histogram samples.
+    pub histogram_samples: u64,
     /// Samples buffered in memory (and in the head log), not yet in chunks.
     pub head_samples: u64,
     /// Time spent decoding chunks.
@@ -253,7 +273,7 @@ impl Db {
     /// # Errors
     /// Invalid labels (nothing is written), SQLite errors (nothing is written).
     pub fn write(&self, batch: &Batch) -> Result<usize> {
-        for (labels, _) in batch.series() {
+        for labels in batch.series().iter().map(|(l, _)| l).chain(batch.histograms().iter().map(|(l, _)| l)) {
             labels.validate_for_storage()?;
         }
         for m in batch.metadata() {

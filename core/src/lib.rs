@@ -19,6 +19,7 @@
 mod db;
 mod error;
 pub mod eval;
+pub mod histogram;
 mod exposition;
 mod model;
 pub mod promql;
@@ -33,7 +34,9 @@ mod remote;
 pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch, VerifyStats};
 pub use error::{Error, ErrorKind, ParseError, Result};
 pub use eval::{QueryOptions, Querier};
+pub use histogram::FloatHistogram;
 pub use model::{
+    HPoint,
     is_legacy_label_name, is_legacy_metric_name, is_stale_nan, stale_nan, Label, Labels, MatchOp, Matcher, Point,
     METRIC_NAME, STALE_NAN_BITS,
 };

@@ -39,6 +39,23 @@ impl Point {
     }
 }
 
+/// One native-histogram sample of a series: a timestamp in milliseconds and
+/// a histogram (shared: cloning is cheap).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HPoint {
+    /// Milliseconds since the Unix epoch.
+    pub t: i64,
+    /// The histogram.
+    pub h: Arc<crate::histogram::FloatHistogram>,
+}
+
+impl HPoint {
+    /// Creates a histogram point.
+    pub fn new(t: i64, h: crate::histogram::FloatHistogram) -> Self {
+        HPoint { t, h: Arc::new(h) }
+    }
+}
+
 /// One label: a name and a value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Label {

@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::model::{Labels, Point};
+use std::sync::Arc;
+
+use crate::histogram::FloatHistogram;
+use crate::model::{HPoint, Labels, Point};
 
 /// One element of an instant vector: a series' labels and one sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,8 +15,10 @@ pub struct Sample {
     pub labels: Labels,
     /// Milliseconds since the Unix epoch.
     pub t: i64,
-    /// The value.
+    /// The value (unused for a histogram sample).
     pub v: f64,
+    /// For a native-histogram sample: the histogram.
+    pub h: Option<Arc<FloatHistogram>>,
 }
 
 /// A series with its samples in time order (one element of a range vector / matrix).
@@ -21,8 +26,23 @@ pub struct Sample {
 pub struct Series {
     /// The series' labels.
     pub labels: Labels,
-    /// Samples in ascending time order.
+    /// Float samples in ascending time order.
     pub points: Vec<Point>,
+    /// Native-histogram samples in ascending time order (a series may hold
+    /// both kinds, at different timestamps).
+    pub histograms: Vec<HPoint>,
+}
+
+impl Series {
+    /// A series with float samples only.
+    pub fn floats(labels: Labels, points: Vec<Point>) -> Series {
+        Series { labels, points, histograms: Vec::new() }
+    }
+
+    /// Whether the series has no samples of either kind.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.histograms.is_empty()
+    }
 }
 
 /// The value of a PromQL expression.
@@ -207,6 +227,7 @@ mod tests {
             labels: Labels::from_pairs([("__name__", "up"), ("job", "a\"b")]),
             t: 1_700_000_000_500,
             v: f64::INFINITY,
+            h: None,
         }]);
         assert_eq!(
             v.to_json(),

@@ -272,7 +272,7 @@ fn range_mode_check(store: &Store, eval: &Eval, expr: &Expr, t: i64, opts: &Quer
     }
     let samples: Vec<promlite::Sample> = series
         .iter()
-        .filter_map(|s| s.points.iter().find(|p| p.t == t).map(|p| promlite::Sample { labels: s.labels.clone(), t, v: p.v }))
+        .filter_map(|s| s.points.iter().find(|p| p.t == t).map(|p| promlite::Sample { labels: s.labels.clone(), t, v: p.v, h: None }))
         .collect();
     let value = if matches!(eval.expected, Expected::Scalar(_)) {
         match samples.first() {

@@ -130,6 +130,49 @@ fn out_of_order_samples_merge_and_duplicates_are_idempotent() {
 }
 
 #[test]
+fn native_histograms_are_stored_beside_floats() {
+    use promlite::histogram::{BucketSpan, CounterResetHint, FloatHistogram};
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    let h = |count: f64| FloatHistogram {
+        schema: 0,
+        count,
+        sum: count * 2.0,
+        positive_spans: vec![BucketSpan { offset: 0, length: 2 }],
+        positive_buckets: vec![count - 1.0, 1.0],
+        counter_reset_hint: CounterResetHint::NotCounterReset,
+        ..FloatHistogram::default()
+    };
+    let mixed = labels("mixed");
+    let mut b = Batch::new();
+    b.add(&mixed, 1_000, 1.0);
+    b.add_histogram(&mixed, 2_000, h(5.0));
+    b.add_histogram(&labels("only_h"), 2_000, h(3.0));
+    b.add_histogram(&labels("only_h"), 3_000, h(4.0));
+    assert_eq!(b.len(), 4);
+    db.write(&b).unwrap();
+    // Re-sending replaces, out of order is fine.
+    let mut b = Batch::new();
+    b.add_histogram(&labels("only_h"), 3_000, h(9.0));
+    b.add_histogram(&labels("only_h"), 500, h(1.0));
+    db.write(&b).unwrap();
+    drop(db);
+    let db = Db::open(&path).unwrap();
+    let got = db.select(&[Matcher::new(MatchOp::RegexMatch, "__name__", ".+").unwrap()], 0, 10_000).unwrap();
+    assert_eq!(got.len(), 2);
+    assert_eq!((got[0].points.len(), got[0].histograms.len()), (1, 1));
+    assert_eq!(got[0].histograms[0].h.count, 5.0);
+    let only: Vec<(i64, f64)> = got[1].histograms.iter().map(|p| (p.t, p.h.count)).collect();
+    assert_eq!(only, vec![(500, 1.0), (2_000, 3.0), (3_000, 9.0)]);
+    assert_eq!(*got[1].histograms[0].h, h(1.0));
+    assert_eq!(db.series(&[m("__name__", "only_h")], 2_500, 3_500).unwrap().len(), 1);
+    assert_eq!(db.verify().unwrap().histogram_samples, 4);
+    // Deleting all of a histogram-only series removes it.
+    assert_eq!(db.delete_series(&[m("__name__", "only_h")], i64::MIN, i64::MAX).unwrap(), 1);
+    assert_eq!(db.label_values("__name__", &[], i64::MIN, i64::MAX).unwrap(), vec!["mixed"]);
+}
+
+#[test]
 fn selection_by_matchers_and_time_range() {
     let db = Db::open_in_memory().unwrap();
     let mut b = Batch::new();

@@ -189,7 +189,7 @@ fn apply_name_drops(series: &mut [StepSeries], opts: &QueryOptions) {
 }
 
 fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
-    let mut out: Vec<Series> = series.into_iter().map(|s| Series { labels: s.labels, points: s.points }).collect();
+    let mut out: Vec<Series> = series.into_iter().map(|s| Series::floats(s.labels, s.points)).collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     out
 }
@@ -207,7 +207,7 @@ fn instant_value(val: Val, t: i64, opts: &QueryOptions) -> Result<Value> {
                     return Err(Error::execution("vector cannot contain metrics with the same labelset"));
                 }
                 let v = s.points.first().map_or(f64::NAN, |p| p.v);
-                samples.push(Sample { labels: s.labels, t, v });
+                samples.push(Sample { labels: s.labels, t, v, h: None });
             }
             Value::Vector(samples)
         }
@@ -222,7 +222,7 @@ fn range_value(val: Val, range: StepRange, opts: &QueryOptions) -> Result<Value>
     Ok(match val {
         Val::Scalar(v) => {
             let points = v.iter().enumerate().map(|(i, x)| Point::new(range.ts(i), *x)).collect();
-            Value::Matrix(vec![Series { labels: crate::model::Labels::new(), points }])
+            Value::Matrix(vec![Series::floats(crate::model::Labels::new(), points)])
         }
         Val::Vector(mut series) | Val::Matrix(mut series) => {
             apply_name_drops(&mut series, opts);

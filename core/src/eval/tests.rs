@@ -21,7 +21,7 @@ struct Mem {
 impl Mem {
     fn add(&mut self, labels: &str, samples: &[(i64, f64)]) -> &mut Self {
         let points = samples.iter().map(|&(t, v)| Point::new(t, v)).collect();
-        self.series.push(Series { labels: Labels::parse(labels).unwrap(), points });
+        self.series.push(Series::floats(Labels::parse(labels).unwrap(), points));
         self
     }
 }
@@ -33,9 +33,8 @@ impl Querier for Mem {
             .series
             .iter()
             .filter(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                points: s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect(),
+            .map(|s| {
+                Series::floats(s.labels.clone(), s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect())
             })
             .filter(|s| !s.points.is_empty())
             .collect())

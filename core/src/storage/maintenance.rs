@@ -33,15 +33,23 @@ impl Storage {
                     // Deleting from the head is done in chunks, where it is durable.
                     flush(w, id)?;
                 }
-                if delete_range(w, id, mint, maxt)? {
+                let histograms = w
+                    .conn
+                    .prepare_cached("DELETE FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3")?
+                    .execute(rusqlite::params![id, mint, maxt])?;
+                if delete_range(w, id, mint, maxt)? || histograms > 0 {
                     touched += 1;
+                }
+                if w.series.contains_key(&id) && w.series_is_empty(id)? {
+                    w.remove_series(id)?;
                 }
             }
             Ok(touched)
         })
     }
 
-    /// Deletes every sample older than `min_t`. Returns the number of chunks removed or trimmed.
+    /// Deletes every sample older than `min_t`. Returns the number of chunks
+    /// removed or trimmed plus histogram samples removed.
     pub(crate) fn delete_before(&self, min_t: i64) -> Result<u64> {
         let mut w = self.writer()?;
         let heads = &self.shared.heads;
@@ -63,6 +71,17 @@ impl Storage {
             let mut removed = 0;
             for id in affected {
                 removed += delete_range_counting(w, id, i64::MIN, min_t - 1)?;
+            }
+            let old_histograms: Vec<i64> = {
+                let mut stmt = w.conn.prepare("SELECT DISTINCT series_id FROM hsamples WHERE t < ?1")?;
+                let ids = stmt.query_map([min_t], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
+                ids
+            };
+            removed += w.conn.prepare("DELETE FROM hsamples WHERE t < ?1")?.execute([min_t])? as u64;
+            for id in old_histograms {
+                if w.series.contains_key(&id) && w.series_is_empty(id)? {
+                    w.remove_series(id)?;
+                }
             }
             Ok(removed)
         })
@@ -113,8 +132,7 @@ fn delete_range_counting(w: &mut Writer, id: i64, mint: i64, maxt: i64) -> Resul
         return Ok(0);
     }
     w.replace_chunks(id, &chunk_ids, &kept)?;
-    let state = &w.series[&id];
-    if state.chunks_max_t == i64::MIN && state.head_len == 0 {
+    if w.series_is_empty(id)? {
         w.remove_series(id)?;
     }
     Ok(chunk_ids.len() as u64)

@@ -10,6 +10,7 @@
 
 mod bits;
 mod codec;
+mod hcodec;
 mod head;
 mod idmap;
 mod index;

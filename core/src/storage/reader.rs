@@ -166,11 +166,12 @@ impl Storage {
                 }
                 trim_to_range(&mut points, mint, maxt);
                 s.head_points(ctx, id, mint, maxt, &mut points)?;
-                if points.is_empty() {
+                let histograms = histograms_in_range(ctx.conn, id, mint, maxt)?;
+                if points.is_empty() && histograms.is_empty() {
                     continue;
                 }
                 head::sort_dedup_keep_last(&mut points);
-                f(Series { labels, points })?;
+                f(Series { labels, points, histograms })?;
             }
             Ok(())
         })
@@ -185,9 +186,15 @@ impl Storage {
         let mut stmt = ctx
             .conn
             .prepare_cached("SELECT 1 FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 LIMIT 1")?;
+        let mut hist = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 LIMIT 1")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            if stmt.exists(params![id, mint, maxt])? || self.has_head_points(ctx, id, mint, maxt)? {
+            if stmt.exists(params![id, mint, maxt])?
+                || self.has_head_points(ctx, id, mint, maxt)?
+                || hist.exists(params![id, mint, maxt])?
+            {
                 out.push(id);
             }
         }
@@ -394,6 +401,12 @@ impl Storage {
                 stats.samples += points.len() as u64;
             }
             stats.elapsed = started.elapsed();
+            let mut stmt = ctx.conn.prepare("SELECT data FROM hsamples")?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                super::hcodec::decode(row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?)?;
+                stats.histogram_samples += 1;
+            }
             let ids: Vec<i64> = s.shared.heads.read().keys().collect();
             for id in ids {
                 let mut head = Vec::new();
@@ -411,7 +424,11 @@ impl Storage {
     /// The newest sample timestamp in the database, if any.
     pub(crate) fn newest_timestamp(&self) -> Result<Option<i64>> {
         self.read(|s, ctx| {
-            let chunks: Option<i64> = ctx.conn.query_row("SELECT MAX(max_t) FROM chunks", [], |r| r.get(0))?;
+            let chunks: Option<i64> = ctx.conn.query_row(
+                "SELECT MAX(t) FROM (SELECT MAX(max_t) AS t FROM chunks UNION ALL SELECT MAX(t) FROM hsamples)",
+                [],
+                |r| r.get(0),
+            )?;
             let heads = match ctx.replayed()? {
                 Some(map) => map.values().filter_map(|p| p.last().map(|p| p.t)).max(),
                 None => {
@@ -440,6 +457,19 @@ fn outbox_cursor(conn: &Connection, name: &str) -> Result<u64> {
         Some(c) => super::writer::decode_cursor(&c),
         None => Err(Error::invalid(format!("no change-feed consumer named {name:?}"))),
     }
+}
+
+/// The native-histogram samples of series `id` in `[mint, maxt]`, in time order.
+fn histograms_in_range(conn: &Connection, id: i64, mint: i64, maxt: i64) -> Result<Vec<crate::model::HPoint>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT t, data FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t")?;
+    let mut rows = stmt.query(params![id, mint, maxt])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let h = super::hcodec::decode(row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?)?;
+        out.push(crate::model::HPoint { t: row.get(0)?, h: std::sync::Arc::new(h) });
+    }
+    Ok(out)
 }
 
 /// Keeps the points within `[mint, maxt]` of sorted `points`.

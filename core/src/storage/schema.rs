@@ -50,6 +50,14 @@ CREATE TABLE chunks (
 ) STRICT;
 CREATE INDEX chunks_by_series ON chunks (series_id, max_t);
 
+-- Native-histogram samples, one row each (large and rare next to floats).
+CREATE TABLE hsamples (
+    series_id INTEGER NOT NULL,
+    t         INTEGER NOT NULL,
+    data      BLOB NOT NULL,
+    PRIMARY KEY (series_id, t)
+) WITHOUT ROWID, STRICT;
+
 -- Samples not yet in chunks, one row per commit (the in-memory heads' journal).
 CREATE TABLE head_log (
     seq  INTEGER PRIMARY KEY,

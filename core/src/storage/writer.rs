@@ -378,6 +378,14 @@ impl Writer {
                 }
                 w.write_series(heads, seq, id, &points, pending)?;
             }
+            for (labels, points) in batch.histograms() {
+                let id = w.series_id(labels)?;
+                let mut insert =
+                    w.conn.prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
+                for p in points {
+                    insert.execute(params![id, p.t, super::hcodec::encode(&p.h)])?;
+                }
+            }
             for m in batch.metadata() {
                 w.conn
                     .prepare_cached("INSERT OR REPLACE INTO metadata (metric, type, help, unit) VALUES (?1, ?2, ?3, ?4)")?
@@ -684,6 +692,17 @@ impl Writer {
         let floor = cursors.values().min().copied().unwrap_or(u64::MAX).min(i64::MAX as u64);
         self.conn.prepare_cached("DELETE FROM outbox WHERE seq < ?1")?.execute([floor as i64])?;
         Ok(())
+    }
+
+    /// Whether series `id` has no samples left of either kind.
+    pub(crate) fn series_is_empty(&self, id: i64) -> Result<bool> {
+        let s = &self.series[&id];
+        if s.chunks_max_t != i64::MIN || s.head_len > 0 {
+            return Ok(false);
+        }
+        let has_histograms =
+            self.conn.prepare_cached("SELECT 1 FROM hsamples WHERE series_id = ?1 LIMIT 1")?.exists([id])?;
+        Ok(!has_histograms)
     }
 
     /// Forgets a series whose last sample was deleted (inside the open transaction).
