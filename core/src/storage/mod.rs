@@ -29,6 +29,9 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use self::head::Heads;
+pub(crate) use self::reader::OutboxLimit;
+#[cfg(feature = "remote-write")]
+pub(crate) use self::reader::OutboxScan;
 use self::head::ReaderRegistry;
 use self::writer::Writer;
 use crate::error::{Error, Result};
