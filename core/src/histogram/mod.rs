@@ -7,6 +7,19 @@
 //! API's JSON form (`json`), arithmetic, resets and equality (`ops`), compensated
 //! sums (`kahan`), quantiles and other statistics (`stats`), the trim
 //! operators `</` and `>/` (`trim`).
+//!
+//! ```
+//! use promlite::FloatHistogram;
+//!
+//! let mut h = FloatHistogram::parse_test_notation("{{schema:0 count:4 sum:5 buckets:[1 2 1]}}")?;
+//! let (median, _) = h.quantile(0.5); // inside (1,2], interpolated exponentially
+//! assert!((median - 2f64.sqrt()).abs() < 1e-12);
+//! // Schema 1 bucket 2, (√2,2], joins schema 0 bucket 1, (1,2].
+//! h.add(&FloatHistogram::parse_test_notation("{{schema:1 count:1 sum:3 offset:2 buckets:[1]}}")?)?;
+//! assert_eq!(h.to_string(), "{{schema:0 count:5 sum:8 buckets:[1 3 1]}}");
+//! assert_eq!(h.to_api_json(), r#"{"count":"5","sum":"8","buckets":[[0,"0.5","1","1"],[0,"1","2","3"],[0,"2","4","1"]]}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod buckets;
 mod json;
