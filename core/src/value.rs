@@ -104,8 +104,16 @@ impl Value {
                     }
                     out.push_str("{\"metric\":");
                     write_labels_json(out, &s.labels);
-                    out.push_str(",\"value\":");
-                    write_point(out, s.t, s.v);
+                    match &s.h {
+                        Some(h) => {
+                            out.push_str(",\"histogram\":");
+                            write_histogram_point(out, s.t, h);
+                        }
+                        None => {
+                            out.push_str(",\"value\":");
+                            write_point(out, s.t, s.v);
+                        }
+                    }
                     out.push('}');
                 }
                 out.push(']');
@@ -118,14 +126,28 @@ impl Value {
                     }
                     out.push_str("{\"metric\":");
                     write_labels_json(out, &s.labels);
-                    out.push_str(",\"values\":[");
-                    for (j, p) in s.points.iter().enumerate() {
-                        if j > 0 {
-                            out.push(',');
+                    // Like Prometheus, each key only when the series has samples of that kind.
+                    if !s.points.is_empty() {
+                        out.push_str(",\"values\":[");
+                        for (j, p) in s.points.iter().enumerate() {
+                            if j > 0 {
+                                out.push(',');
+                            }
+                            write_point(out, p.t, p.v);
                         }
-                        write_point(out, p.t, p.v);
+                        out.push(']');
                     }
-                    out.push_str("]}");
+                    if !s.histograms.is_empty() {
+                        out.push_str(",\"histograms\":[");
+                        for (j, p) in s.histograms.iter().enumerate() {
+                            if j > 0 {
+                                out.push(',');
+                            }
+                            write_histogram_point(out, p.t, &p.h);
+                        }
+                        out.push(']');
+                    }
+                    out.push('}');
                 }
                 out.push(']');
             }
@@ -184,6 +206,15 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// Writes `[t,{histogram}]` (see [`FloatHistogram::write_api_json`]).
+fn write_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push(',');
+    h.write_api_json(out);
+    out.push(']');
+}
+
 /// Writes a label set as a JSON object.
 pub fn write_labels_json(out: &mut String, labels: &Labels) {
     out.push('{');
@@ -232,6 +263,30 @@ mod tests {
         assert_eq!(
             v.to_json(),
             r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\"b"},"value":[1700000000.5,"+Inf"]}]}"#
+        );
+    }
+
+    #[test]
+    fn histogram_samples_render_as_histogram_objects() {
+        let h = Arc::new(FloatHistogram::parse_test_notation("{{schema:0 count:3 sum:4 buckets:[1 2]}}").unwrap());
+        let labels = Labels::from_pairs([("__name__", "h")]);
+        let v = Value::Vector(vec![Sample { labels: labels.clone(), t: 1_500, v: 0.0, h: Some(h.clone()) }]);
+        assert_eq!(
+            v.to_json(),
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"h"},"histogram":[1.5,{"count":"3","sum":"4","buckets":[[0,"0.5","1","1"],[0,"1","2","2"]]}]}]}"#
+        );
+        let hp = HPoint { t: 2_000, h };
+        let m = Value::Matrix(vec![
+            Series { labels: labels.clone(), points: vec![Point::new(1_000, 1.0)], histograms: vec![hp.clone()] },
+            Series { labels: labels.clone(), points: vec![], histograms: vec![hp] },
+            Series::floats(labels, vec![Point::new(1_000, 2.0)]),
+        ]);
+        let hjson = r#"[2,{"count":"3","sum":"4","buckets":[[0,"0.5","1","1"],[0,"1","2","2"]]}]"#;
+        assert_eq!(
+            m.to_json(),
+            format!(
+                r#"{{"resultType":"matrix","result":[{{"metric":{{"__name__":"h"}},"values":[[1,"1"]],"histograms":[{hjson}]}},{{"metric":{{"__name__":"h"}},"histograms":[{hjson}]}},{{"metric":{{"__name__":"h"}},"values":[[1,"2"]]}}]}}"#
+            )
         );
     }
 
