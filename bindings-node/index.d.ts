@@ -73,6 +73,68 @@ export interface MatchOptions extends TimeRange {
   match?: string | string[];
 }
 
+/** Settings of a remote-write sender or a backfill. Durations are in seconds. */
+export interface RemoteWriteOptions {
+  /** `Authorization: Bearer <token>`. */
+  bearerToken?: string;
+  /** HTTP Basic auth (not together with `bearerToken`). */
+  basicAuth?: { username: string; password: string };
+  /** Extra request headers, e.g. `{ 'X-Scope-OrgID': 'team-a' }`. */
+  headers?: Record<string, string>;
+  /** Labels added to every series that lacks them. */
+  externalLabels?: Record<string, string>;
+  /** Send only series matching one of these selectors. */
+  keep?: string | string[];
+  /** Do not send series matching any of these selectors. */
+  drop?: string | string[];
+  /** Most samples per request (default 2000). */
+  batchSize?: number;
+  /** Longest a sample waits for a fuller request (default 1; senders only). */
+  flushInterval?: number;
+  /** Time limit of one request (default 30). */
+  timeout?: number;
+  /** First retry delay (default 0.03). */
+  minBackoff?: number;
+  /** Longest retry delay (default 5). */
+  maxBackoff?: number;
+}
+
+/** A remote-write sender's progress. Counters start at zero in each process. */
+export interface RemoteWriteStats {
+  name: string;
+  url: string;
+  /** Whether it runs in this process (else it is only registered in the file and keeps its backlog). */
+  running: boolean;
+  samplesSent: number;
+  requestsSent: number;
+  bytesSent: number;
+  /** Samples of requests the receiver refused for good (4xx other than 429). */
+  samplesDropped: number;
+  requestsDropped: number;
+  /** Attempts that did not deliver (network errors, non-2xx answers). */
+  requestsFailed: number;
+  /** Attempts repeated after 5xx, 429 or network errors. */
+  retries: number;
+  /** Samples left out by keep/drop, or overwritten in the same batch. */
+  samplesSkipped: number;
+  /** Samples committed but not yet acknowledged. */
+  pendingSamples: number;
+  /** How long the oldest pending sample has waited, in seconds. */
+  lagSeconds: number;
+  /** Timestamp (Unix seconds) of the newest sample the receiver accepted. */
+  newestSentTimestamp?: number;
+  /** The last failure, if any. */
+  lastError?: string;
+}
+
+/** What a backfill sent. */
+export interface BackfillReport {
+  series: number;
+  samplesSent: number;
+  requestsSent: number;
+  samplesDropped: number;
+}
+
 /** Samples of many series, written by `db.write(batch)` in one commit. */
 export class Batch {
   constructor();
@@ -137,6 +199,19 @@ export class Database {
   applyRetention(): number;
   /** Deletes samples (in the window, if given) of series matching one selector; returns the series touched. */
   deleteSeries(match: string, range?: TimeRange): number;
+
+  /**
+   * Starts remote-write sender `name`: every sample committed from now on is
+   * delivered to `url` from a queue kept in the database file, by a background
+   * thread. A name used before in this file resumes where that sender stopped.
+   */
+  remoteWriteAdd(name: string, url: string, options?: RemoteWriteOptions): void;
+  /** Stops sender `name` and drops what it has not sent; returns whether it existed. */
+  remoteWriteRemove(name: string): boolean;
+  /** Stats of the senders running here or registered in the file. */
+  remoteWriteStats(): RemoteWriteStats[];
+  /** Sends the stored samples in `[start, end]` to `url` once, off the event loop. */
+  remoteWriteBackfillAsync(url: string, start: Timestamp, end: Timestamp, options?: RemoteWriteOptions): Promise<BackfillReport>;
 }
 
 /** Opens (creating if needed) the promlite database file at `path`. */

@@ -17,8 +17,8 @@ function loadNative() {
   }
 }
 
-// Every option `open()` accepts, with its JS type. New options (such as a
-// remote-write sender) are added here and in `OpenOptions` (src/convert.rs).
+// Every option `open()` accepts, with its JS type. New options are added
+// here and in `OpenOptions` (src/convert.rs).
 const OPTION_TYPES = {
   retention: 'number',
   readOnly: 'boolean',
@@ -123,6 +123,53 @@ function openOptions(options) {
     }
   }
   return options;
+}
+
+// Every remote-write setting with its JS type; `selectors` is one selector
+// string or an array, `strings` an object of string values. Mirrors
+// `RemoteWriteOptions` in src/remote_write.rs.
+const REMOTE_WRITE_OPTION_TYPES = {
+  bearerToken: 'string',
+  basicAuth: 'credentials',
+  headers: 'strings',
+  externalLabels: 'strings',
+  keep: 'selectors',
+  drop: 'selectors',
+  batchSize: 'number',
+  flushInterval: 'number',
+  timeout: 'number',
+  minBackoff: 'number',
+  maxBackoff: 'number',
+};
+
+function stringValues(what, value) {
+  if (!isPlainObject(value)) throw badData(`${what} must be an object of strings, got ${describe(value)}`);
+  for (const [name, v] of Object.entries(value)) string(`${what}.${name}`, v);
+  return value;
+}
+
+function remoteWriteOptions(options) {
+  if (options === undefined || options === null) return undefined;
+  if (!isPlainObject(options)) throw badData(`remote-write options must be an object, got ${describe(options)}`);
+  const out = {};
+  for (const [name, value] of Object.entries(options)) {
+    const type = REMOTE_WRITE_OPTION_TYPES[name];
+    if (type === undefined) throw badData(`unknown remote-write option ${name}`);
+    if (value === undefined) continue;
+    if (type === 'selectors') {
+      out[name] = selectorList(value);
+    } else if (type === 'strings') {
+      out[name] = stringValues(name, value);
+    } else if (type === 'credentials') {
+      if (!isPlainObject(value)) throw badData(`basicAuth must be { username, password }, got ${describe(value)}`);
+      out[name] = { username: string('basicAuth.username', value.username), password: string('basicAuth.password', value.password) };
+    } else if (typeof value !== type) {
+      throw badData(`remote-write option ${name} must be a ${type}, got ${describe(value)}`);
+    } else {
+      out[name] = value;
+    }
+  }
+  return out;
 }
 
 // Where a Batch keeps its native batch (module-private).
@@ -267,6 +314,36 @@ class Database {
   /** Drops samples older than the `retention` option; returns the number of chunks removed. */
   applyRetention() {
     return this.#native.applyRetention();
+  }
+
+  /**
+   * Starts remote-write sender `name`: every sample committed from now on is
+   * delivered to `url` (Prometheus remote write 1.0) from a queue kept in the
+   * database file, by a background thread (not the event loop). A name used
+   * before in this file resumes where that sender stopped.
+   */
+  remoteWriteAdd(name, url, options) {
+    this.#native.remoteWriteAdd(string('name', name), string('url', url), remoteWriteOptions(options));
+  }
+
+  /** Stops sender `name` and drops what it has not sent; returns whether it existed. */
+  remoteWriteRemove(name) {
+    return this.#native.remoteWriteRemove(string('name', name));
+  }
+
+  /** Stats of the senders running here or registered in the file. */
+  remoteWriteStats() {
+    return this.#native.remoteWriteStats();
+  }
+
+  /** Sends the stored samples in `[start, end]` to `url` once, off the event loop. */
+  async remoteWriteBackfillAsync(url, start, end, options) {
+    return this.#native.remoteWriteBackfillAsync(
+      string('url', url),
+      seconds('start', start),
+      seconds('end', end),
+      remoteWriteOptions(options),
+    );
   }
 
   /** Deletes samples (in `[start, end]` if given) of series matching one selector; returns the series touched. */

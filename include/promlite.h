@@ -24,6 +24,7 @@
  *    promlite_batch    -> promlite_batch_free
  *    promlite_result   -> promlite_result_free (also frees all pointers its accessors gave)
  *    promlite_strings  -> promlite_strings_free (likewise)
+ *    promlite_remote_write_config -> promlite_remote_write_config_free
  *    char * (JSON)     -> promlite_string_free
  * Strings from promlite_errmsg, promlite_errstr and promlite_libversion are
  * owned by the library and must not be freed.
@@ -35,6 +36,9 @@
  *    threads at the same time.
  *  - promlite_result, promlite_strings: immutable; any number of threads may
  *    read one at once.
+ *  - promlite_remote_write_config: like promlite_batch. Remote-write senders
+ *    run on background threads owned by the promlite_db; promlite_close
+ *    stops them (waiting up to 5 s for a request in flight).
  *  - A free function must not run concurrently with any other use of its handle.
  */
 
@@ -183,6 +187,22 @@ typedef struct promlite_batch promlite_batch;
 typedef struct promlite_db promlite_db;
 
 /**
+ * The settings of one remote-write sender: where to send, auth, headers,
+ * external labels, keep/drop selectors, batching and retries. Create it
+ * with `promlite_remote_write_config_new`, adjust it with the
+ * `promlite_remote_write_config_*` setters, pass it to
+ * `promlite_remote_write_add` or `promlite_remote_write_backfill` (which
+ * copy it), and free it with `promlite_remote_write_config_free`.
+ *
+ * Settings are checked when the config is used, so a bad one makes
+ * `promlite_remote_write_add` fail with `PROMLITE_INVALID_INPUT` and a
+ * message on the database handle.
+ *
+ * Threads: may move between threads; not for two threads at once.
+ */
+typedef struct promlite_remote_write_config promlite_remote_write_config;
+
+/**
  * The result of a query or a series listing: zero or more series, each with
  * labels and samples, plus any warnings/infos. Every pointer an accessor
  * hands out is owned by the result and valid until `promlite_result_free`.
@@ -214,6 +234,84 @@ typedef struct promlite_label {
    */
   const char *value;
 } promlite_label;
+
+/**
+ * Counters of one sender, filled in by `promlite_remote_write_get_stats`.
+ * Counters start at zero when the sender starts in this process.
+ */
+typedef struct promlite_remote_write_stats {
+  /**
+   * 1 if the sender runs in this process; 0 if it is only registered in
+   * the file (it keeps its backlog but sends nothing).
+   */
+  int running;
+  /**
+   * Samples the receiver accepted.
+   */
+  uint64_t samples_sent;
+  /**
+   * Requests the receiver accepted.
+   */
+  uint64_t requests_sent;
+  /**
+   * Compressed bytes of the accepted requests.
+   */
+  uint64_t bytes_sent;
+  /**
+   * Samples given up because the receiver refused them (4xx other than 429).
+   */
+  uint64_t samples_dropped;
+  /**
+   * Requests given up that way.
+   */
+  uint64_t requests_dropped;
+  /**
+   * Attempts that did not deliver (network errors, non-2xx answers).
+   */
+  uint64_t requests_failed;
+  /**
+   * Attempts repeated after 5xx, 429 or network errors.
+   */
+  uint64_t retries;
+  /**
+   * Samples not sent by design (keep/drop selectors, overwritten in the same batch).
+   */
+  uint64_t samples_skipped;
+  /**
+   * Samples committed but not yet acknowledged.
+   */
+  uint64_t pending_samples;
+  /**
+   * How long the oldest pending sample has waited, in seconds (0 when none).
+   */
+  double lag_seconds;
+  /**
+   * Timestamp (ms) of the newest sample the receiver accepted; `INT64_MIN` before any.
+   */
+  int64_t newest_sent_timestamp_ms;
+} promlite_remote_write_stats;
+
+/**
+ * What `promlite_remote_write_backfill` sent.
+ */
+typedef struct promlite_backfill_report {
+  /**
+   * Series with samples in the range that the selectors let through.
+   */
+  uint64_t series;
+  /**
+   * Samples the receiver accepted.
+   */
+  uint64_t samples_sent;
+  /**
+   * Requests the receiver accepted.
+   */
+  uint64_t requests_sent;
+  /**
+   * Samples the receiver refused for good (4xx other than 429).
+   */
+  uint64_t samples_dropped;
+} promlite_backfill_report;
 
 #ifdef __cplusplus
 extern "C" {
@@ -457,6 +555,142 @@ int promlite_query_range_json(struct promlite_db *db,
                               int64_t end_ms,
                               int64_t step_ms,
                               char **json);
+
+/**
+ * Creates the settings of a sender named `name` (which keys its durable
+ * position in the database) posting to `url` (`http://` or `https://`),
+ * with the defaults: no auth, batches of 2000 samples, 1 s flush
+ * interval, 30 s timeout, backoff from 30 ms to 5 s. On success `*out` is
+ * a config to free with `promlite_remote_write_config_free`.
+ */
+int promlite_remote_write_config_new(const char *name,
+                                     const char *url,
+                                     struct promlite_remote_write_config **out);
+
+/**
+ * Frees a config. NULL is a no-op.
+ */
+void promlite_remote_write_config_free(struct promlite_remote_write_config *config);
+
+/**
+ * Authenticates with `Authorization: Bearer <token>`.
+ */
+int promlite_remote_write_config_bearer_token(struct promlite_remote_write_config *config,
+                                              const char *token);
+
+/**
+ * Authenticates with HTTP Basic auth.
+ */
+int promlite_remote_write_config_basic_auth(struct promlite_remote_write_config *config,
+                                            const char *username,
+                                            const char *password);
+
+/**
+ * Adds a request header (e.g. `X-Scope-OrgID`).
+ */
+int promlite_remote_write_config_header(struct promlite_remote_write_config *config,
+                                        const char *name,
+                                        const char *value);
+
+/**
+ * Adds a label set on every sent series that lacks it.
+ */
+int promlite_remote_write_config_external_label(struct promlite_remote_write_config *config,
+                                                const char *name,
+                                                const char *value);
+
+/**
+ * Sends only series matching `selector` (e.g. `{job="api"}`) or another keep selector.
+ */
+int promlite_remote_write_config_keep(struct promlite_remote_write_config *config,
+                                      const char *selector);
+
+/**
+ * Does not send series matching `selector`.
+ */
+int promlite_remote_write_config_drop(struct promlite_remote_write_config *config,
+                                      const char *selector);
+
+/**
+ * Sets the most samples per request.
+ */
+int promlite_remote_write_config_batch_size(struct promlite_remote_write_config *config,
+                                            size_t samples);
+
+/**
+ * Sets the longest a sample waits for a fuller request, in ms.
+ */
+int promlite_remote_write_config_flush_interval_ms(struct promlite_remote_write_config *config,
+                                                   int64_t ms);
+
+/**
+ * Sets the time limit of one request, in ms.
+ */
+int promlite_remote_write_config_timeout_ms(struct promlite_remote_write_config *config,
+                                            int64_t ms);
+
+/**
+ * Sets the first and the longest retry delay, in ms.
+ */
+int promlite_remote_write_config_backoff_ms(struct promlite_remote_write_config *config,
+                                            int64_t min_ms,
+                                            int64_t max_ms);
+
+/**
+ * Starts the sender `config` describes: from now on every sample committed
+ * to `db` is delivered to its URL in commit order per series, from a queue
+ * kept in the database file, by a background thread that runs until
+ * `promlite_remote_write_remove` or `promlite_close`. A sender added under
+ * a name used before in this file resumes after what that one delivered;
+ * adding a running one again restarts it with the new settings. Senders
+ * are not started by opening a file: add them in every process that should send.
+ *
+ * `PROMLITE_INVALID_INPUT` for a bad setting (the message names it) or a
+ * read-only database.
+ */
+int promlite_remote_write_add(struct promlite_db *db,
+                              const struct promlite_remote_write_config *config);
+
+/**
+ * Stops sender `name` and drops what it has not sent yet. On success
+ * `*existed` is 1 if it was running or registered in the file, else 0.
+ */
+int promlite_remote_write_remove(struct promlite_db *db, const char *name, int *existed);
+
+/**
+ * The names of the senders running on `db` or registered in its file,
+ * sorted. On success `*out` is a list to free with `promlite_strings_free`.
+ */
+int promlite_remote_write_names(struct promlite_db *db, struct promlite_strings **out);
+
+/**
+ * The stats of sender `name` go to `*out`. `PROMLITE_INVALID_INPUT` if no
+ * such sender runs or is registered.
+ */
+int promlite_remote_write_get_stats(struct promlite_db *db,
+                                    const char *name,
+                                    struct promlite_remote_write_stats *out);
+
+/**
+ * The last failure of sender `name` (a network error or the receiver's
+ * answer). On success `*out` is a string to free with
+ * `promlite_string_free`, or NULL if the sender has not failed.
+ */
+int promlite_remote_write_last_error(struct promlite_db *db, const char *name, char **out);
+
+/**
+ * Sends the samples in `[start_ms, end_ms]` of every series `config`'s
+ * keep/drop selectors let through to its URL once (with its auth,
+ * headers and external labels), in the calling thread, from one
+ * consistent snapshot. Works on read-only handles. On success `*out`
+ * says what was sent. `PROMLITE_IO` when the receiver stays unreachable
+ * after a few retries.
+ */
+int promlite_remote_write_backfill(struct promlite_db *db,
+                                   const struct promlite_remote_write_config *config,
+                                   int64_t start_ms,
+                                   int64_t end_ms,
+                                   struct promlite_backfill_report *out);
 
 /**
  * Frees a result and everything its accessors handed out. NULL is a no-op.

@@ -48,6 +48,7 @@ suite bench-smoke cargo test --release -p promlite-tests --benches
 suite core-without-http core_builds_without_http
 suite rust-docs env RUSTDOCFLAGS="-D warnings" cargo doc -q -p promlite --no-deps --features http
 suite http-e2e bash tests/e2e/run.sh
+suite scaleout-e2e bash tests/scaleout/run.sh
 suite c bash tests/c/run.sh
 suite python bash bindings-python/run-tests.sh
 suite node bash bindings-node/run-tests.sh

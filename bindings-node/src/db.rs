@@ -12,6 +12,7 @@ use promlite::{Db, Error, Labels, Matcher};
 use crate::batch::Batch;
 use crate::convert::{labels, seconds_to_ms, selector, selectors, time_or_now, time_range, OpenOptions, SeriesArg};
 use crate::error::{bad_data, guard, to_js, Result};
+use crate::remote_write::{BackfillReport, RemoteWriteOptions, SenderStats};
 use crate::result::{metric, Metric, QueryResult};
 use crate::task::Job;
 
@@ -162,6 +163,48 @@ impl Database {
     #[napi]
     pub fn apply_retention(&self) -> Result<i64> {
         guard(|| Ok(self.handle()?.apply_retention().map_err(to_js)? as i64))
+    }
+
+    /// Starts remote-write sender `name` posting every sample committed from
+    /// now on to `url`, from a queue kept in the database file, on a core
+    /// background thread (not the event loop). A name used before in this
+    /// file resumes where that sender stopped.
+    #[napi]
+    pub fn remote_write_add(&self, name: String, url: String, options: Option<RemoteWriteOptions>) -> Result<()> {
+        guard(|| {
+            let config = options.unwrap_or_default().into_core(&name, &url)?;
+            self.handle()?.remote_write_add(config).map_err(to_js)
+        })
+    }
+
+    /// Stops sender `name` and drops what it has not sent; whether it existed.
+    #[napi]
+    pub fn remote_write_remove(&self, name: String) -> Result<bool> {
+        guard(|| self.handle()?.remote_write_remove(&name).map_err(to_js))
+    }
+
+    /// Stats of the senders running here or registered in the file.
+    #[napi]
+    pub fn remote_write_stats(&self) -> Result<Vec<SenderStats>> {
+        guard(|| Ok(self.handle()?.remote_write_stats().map_err(to_js)?.into_iter().map(SenderStats::from).collect()))
+    }
+
+    /// Sends the stored samples in `[start, end]` (seconds) to `url` once, off
+    /// the event loop (it waits on the network).
+    #[napi]
+    pub fn remote_write_backfill_async(
+        &self,
+        url: String,
+        start: f64,
+        end: f64,
+        options: Option<RemoteWriteOptions>,
+    ) -> Result<AsyncTask<Job<BackfillReport>>> {
+        guard(|| {
+            let config = options.unwrap_or_default().into_core("backfill", &url)?;
+            let (start, end) = (seconds_to_ms("start", start)?, seconds_to_ms("end", end)?);
+            let work = move |db: &Db| db.remote_write_backfill(&config, start, end).map(BackfillReport::from).map_err(to_js);
+            Ok(AsyncTask::new(Job::new(self.handle()?, work)))
+        })
     }
 
     /// Deletes samples in range of series matching one selector, in one

@@ -45,6 +45,23 @@ const values: string[] = db.labelValues('job', { match: 'up' });
 const series: Labels[] = db.series('up', { end: 5 });
 const deleted: number = db.deleteSeries('up{job="api"}') + db.applyRetention() + db.ingestExposition('up 1\n', now);
 
+db.remoteWriteAdd('mimir', 'https://mimir.example/api/v1/push', {
+  bearerToken: 't',
+  headers: { 'X-Scope-OrgID': 'a' },
+  externalLabels: { replica: 'a' },
+  keep: '{job="api"}',
+  drop: ['go_goroutines'],
+  batchSize: 500,
+  flushInterval: 0.5,
+});
+const lag: number = db.remoteWriteStats()[0].lagSeconds;
+const removed: boolean = db.remoteWriteRemove('mimir');
+const report: Promise<number> = db
+  .remoteWriteBackfillAsync('http://x/api/v1/write', now, 5, { basicAuth: { username: 'u', password: 'p' } })
+  .then((r) => r.samplesSent);
+// @ts-expect-error unknown remote-write option
+db.remoteWriteAdd('n', 'http://x/w', { batch: 5 });
+
 try {
   db.query('sum(');
 } catch (e) {
@@ -65,5 +82,5 @@ new Database();
 // @ts-expect-error not an error code
 const bad: PromliteError['code'] = 'oops';
 
-use(version, n, many, batched, written, firstSeries, later, names, values, series, deleted, bad);
+use(version, n, many, batched, written, firstSeries, later, names, values, series, deleted, bad, lag, removed, report);
 db.close();

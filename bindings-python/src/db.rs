@@ -13,6 +13,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::batch::Batch;
 use crate::error::to_py_err;
 use crate::options::OpenOptions;
+use crate::remote_write::{self, SenderOptions};
 use crate::{labels, result, time};
 
 /// A promlite database: Prometheus-style time series in one SQLite file.
@@ -309,6 +310,103 @@ impl Db {
     /// its smallest size without closing it, e.g. before a backup.
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         self.run(py, |db| db.flush())
+    }
+
+    /// Starts remote-write sender `name`: from now on every committed sample
+    /// is delivered to `url` (Prometheus remote write 1.0) by a background
+    /// thread, from a queue kept in the database file, so nothing is lost
+    /// across crashes and restarts. A name used before in this file resumes
+    /// where that sender stopped; adding a running one again restarts it with
+    /// the new settings. `keep`/`drop` take selector strings (or lists);
+    /// `basic_auth` is a `(user, password)` pair; durations are seconds or
+    /// timedelta. Senders run until `remote_write_remove` or `close()`.
+    #[pyo3(signature = (
+        name, url, *, bearer_token = None, basic_auth = None, headers = None, external_labels = None,
+        keep = None, drop = None, batch_size = None, flush_interval = None, timeout = None,
+        min_backoff = None, max_backoff = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn remote_write_add(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        url: &str,
+        bearer_token: Option<String>,
+        basic_auth: Option<(String, String)>,
+        headers: Option<&Bound<'_, PyDict>>,
+        external_labels: Option<&Bound<'_, PyDict>>,
+        keep: Option<&Bound<'_, PyAny>>,
+        drop: Option<&Bound<'_, PyAny>>,
+        batch_size: Option<usize>,
+        flush_interval: Option<&Bound<'_, PyAny>>,
+        timeout: Option<&Bound<'_, PyAny>>,
+        min_backoff: Option<&Bound<'_, PyAny>>,
+        max_backoff: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let options = SenderOptions {
+            bearer_token, basic_auth, headers, external_labels, keep, drop, batch_size,
+            flush_interval, timeout, min_backoff, max_backoff,
+        };
+        let config = options.to_core(name, url)?;
+        self.run(py, |db| db.remote_write_add(config))
+    }
+
+    /// Stops sender `name` and drops what it has not sent; returns whether it existed.
+    fn remote_write_remove(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        self.run(py, |db| db.remote_write_remove(name))
+    }
+
+    /// One dict per sender running here or registered in the file: `name`,
+    /// `url`, `running`, `samples_sent`, `requests_sent`, `bytes_sent`,
+    /// `samples_dropped`, `requests_dropped`, `requests_failed`, `retries`,
+    /// `samples_skipped`, `pending_samples`, `lag_seconds`,
+    /// `newest_sent_timestamp` (seconds or None), `last_error` (str or None).
+    fn remote_write_stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let all = self.run(py, |db| db.remote_write_stats())?;
+        let list = PyList::empty(py);
+        for s in &all {
+            list.append(remote_write::stats_to_py(py, s)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Sends the stored samples between `start` and `end` of every series the
+    /// `keep`/`drop` selectors let through to `url` once, in this thread (with
+    /// the GIL released); works on read-only databases. Takes the settings of
+    /// `remote_write_add`. Returns `{"series", "samples_sent", "requests_sent",
+    /// "samples_dropped"}`.
+    #[pyo3(signature = (
+        url, start, end, *, name = "backfill", bearer_token = None, basic_auth = None, headers = None,
+        external_labels = None, keep = None, drop = None, batch_size = None, timeout = None,
+        min_backoff = None, max_backoff = None,
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn remote_write_backfill<'py>(
+        &self,
+        py: Python<'py>,
+        url: &str,
+        start: &Bound<'py, PyAny>,
+        end: &Bound<'py, PyAny>,
+        name: &str,
+        bearer_token: Option<String>,
+        basic_auth: Option<(String, String)>,
+        headers: Option<&Bound<'py, PyDict>>,
+        external_labels: Option<&Bound<'py, PyDict>>,
+        keep: Option<&Bound<'py, PyAny>>,
+        drop: Option<&Bound<'py, PyAny>>,
+        batch_size: Option<usize>,
+        timeout: Option<&Bound<'py, PyAny>>,
+        min_backoff: Option<&Bound<'py, PyAny>>,
+        max_backoff: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let options = SenderOptions {
+            bearer_token, basic_auth, headers, external_labels, keep, drop, batch_size,
+            flush_interval: None, timeout, min_backoff, max_backoff,
+        };
+        let config = options.to_core(name, url)?;
+        let (start, end) = (time::timestamp_ms(start)?, time::timestamp_ms(end)?);
+        let report = self.run(py, |db| db.remote_write_backfill(&config, start, end))?;
+        remote_write::report_to_py(py, &report)
     }
 
     /// Size of the database file(s) in bytes.

@@ -3,14 +3,16 @@
 //!
 //! Each binding converts its arguments, calls core and converts the result;
 //! logic stays in core. Modules: `db` (the `Db` class and `open`), `batch`,
-//! `options` (keyword options of `open`), `labels` and `time` (argument
-//! conversion), `result` (query values as Python data), `error` (exceptions).
+//! `options` (keyword options of `open`), `remote_write` (sender settings,
+//! stats), `labels` and `time` (argument conversion), `result` (query values
+//! as Python data), `error` (exceptions).
 
 mod batch;
 mod db;
 mod error;
 mod labels;
 mod options;
+mod remote_write;
 mod result;
 mod time;
 

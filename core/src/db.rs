@@ -1,6 +1,7 @@
 //! [`Db`], the handle users hold: storage plus queries in one object.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -204,7 +205,11 @@ pub struct CompactStats {
 /// A promlite database: one SQLite file of series. `Send + Sync`: share it
 /// between threads (e.g. in an `Arc`); many threads may read while one writes.
 pub struct Db {
-    storage: Storage,
+    /// Declared first so it drops first: sender threads stop before storage closes.
+    #[cfg(feature = "remote-write")]
+    pub(crate) remote: crate::remote::Senders,
+    /// Shared with running remote-write senders (see `remote/sender.rs`).
+    pub(crate) storage: Arc<Storage>,
     options: Options,
 }
 
@@ -228,7 +233,7 @@ impl Db {
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
         let mode = OpenMode { read_only: options.read_only, fsync_on_commit: options.fsync_on_commit };
         let storage = Storage::open(path.as_ref(), mode)?;
-        Ok(Db { storage, options })
+        Ok(Db::assemble(storage, options))
     }
 
     /// Opens a private in-memory database.
@@ -236,7 +241,16 @@ impl Db {
     /// # Errors
     /// SQLite errors.
     pub fn open_in_memory() -> Result<Db> {
-        Ok(Db { storage: Storage::open_in_memory()?, options: Options::default() })
+        Ok(Db::assemble(Storage::open_in_memory()?, Options::default()))
+    }
+
+    fn assemble(storage: Storage, options: Options) -> Db {
+        Db {
+            #[cfg(feature = "remote-write")]
+            remote: Default::default(),
+            storage: Arc::new(storage),
+            options,
+        }
     }
 
     /// The options the database was opened with.
@@ -271,6 +285,8 @@ impl Db {
             return Err(Error::invalid(format!("key {key:?}: the prefix \"outbox/\" is reserved for change-feed cursors")));
         }
         self.storage.write(batch)?;
+        #[cfg(feature = "remote-write")]
+        self.remote.notify_commit();
         Ok(batch.len())
     }
 
@@ -424,7 +440,7 @@ impl Db {
     /// # Errors
     /// [`crate::Error::InvalidInput`] for an unknown feed, SQLite errors.
     pub fn outbox_read(&self, name: &str, max_samples: usize) -> Result<OutboxBatch> {
-        self.storage.outbox_read(name, max_samples)
+        Ok(self.storage.outbox_read(name, crate::storage::OutboxLimit::AtLeast(max_samples), None)?.0)
     }
 
     /// Marks everything before `next_seq` (from [`OutboxBatch::next_seq`]) as
@@ -517,7 +533,13 @@ impl Db {
     /// # Errors
     /// SQLite errors during the final checkpoint.
     pub fn close(mut self) -> Result<()> {
-        self.storage.close()
+        #[cfg(feature = "remote-write")]
+        self.remote.shutdown();
+        match Arc::get_mut(&mut self.storage) {
+            Some(storage) => storage.close(),
+            // Unreachable: stopped senders hold no reference; dropping closes anyway.
+            None => Ok(()),
+        }
     }
 }
 

@@ -28,6 +28,8 @@ mod value;
 
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "remote-write")]
+mod remote;
 
 pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch, VerifyStats};
 pub use error::{Error, ErrorKind, ParseError, Result};
@@ -39,6 +41,8 @@ pub use model::{
     METRIC_NAME, STALE_NAN_BITS,
 };
 pub use value::{format_value, QueryResult, Sample, Series, Value};
+#[cfg(feature = "remote-write")]
+pub use remote::{prompb, BackfillReport, RemoteAuth, RemoteWriteConfig, RemoteWriteStats};
 
 // The README's Rust code blocks run as doctests.
 #[cfg(doctest)]

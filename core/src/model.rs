@@ -68,12 +68,20 @@ pub struct Label {
 /// A label set, sorted by name with unique names; empty values are dropped
 /// (in Prometheus an empty value means "label not present"). Cloning is
 /// cheap (the labels are shared); changing a clone copies it first.
-#[derive(Debug, Clone, Default, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Default, Eq, PartialOrd, Ord)]
 pub struct Labels(Arc<Vec<Label>>);
 
 impl PartialEq for Labels {
     fn eq(&self, other: &Self) -> bool {
+        // Shared labels are equal without comparing them.
         Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+// Hashes the labels themselves, consistent with `eq` (pointer-equal implies equal).
+impl std::hash::Hash for Labels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_slice().hash(state);
     }
 }
 

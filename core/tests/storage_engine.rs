@@ -378,6 +378,31 @@ fn foreign_and_newer_files_are_refused_and_left_untouched() {
 }
 
 #[test]
+fn format_1_files_are_upgraded_when_opened_for_writing() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    db.append(&labels("old"), 1, 1.0).unwrap();
+    db.close().unwrap();
+    // Make it what format 1 looked like: no histogram or change-feed tables.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE hsamples; DROP TABLE outbox; PRAGMA user_version = 1;").unwrap();
+    }
+    let err = Db::open_with(&path, Options::default().read_only(true)).err().unwrap();
+    assert!(err.to_string().contains("open it once for writing to upgrade"), "{err}");
+    let db = Db::open(&path).unwrap();
+    assert_eq!(points_of(&db, "old"), vec![Point::new(1, 1.0)]);
+    let mut b = Batch::new();
+    b.add_histogram(&labels("h"), 5, promlite::FloatHistogram::default());
+    db.write(&b).unwrap();
+    db.outbox_subscribe("feed").unwrap();
+    drop(db);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+}
+
+#[test]
 fn one_writer_per_file_and_read_only_handles_see_committed_heads() {
     let (_dir, path) = temp_db();
     let db = Db::open(&path).unwrap();

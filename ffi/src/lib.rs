@@ -17,6 +17,7 @@ mod batch;
 mod db;
 mod error;
 mod query;
+mod remote_write;
 mod result;
 mod strings;
 
@@ -26,6 +27,7 @@ pub use batch::*;
 pub use db::*;
 pub use error::promlite_rc;
 pub use query::*;
+pub use remote_write::*;
 pub use result::*;
 pub use strings::*;
 

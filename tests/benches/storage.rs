@@ -11,10 +11,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use promlite::{Batch, Db, MatchOp, Matcher, Options};
+use promlite_tests::bench::{peak_rss_mib, run_phase, Measures};
 use promlite_tests::workload::Workload;
 
 fn main() {
@@ -54,13 +54,16 @@ fn orchestrate() {
     let mut rows: Vec<(&str, HashMap<String, f64>)> = Vec::new();
     for engine in ["promlite", "naive"] {
         let db = dir.join(format!("{engine}.db"));
-        let mut m = child("ingest", engine, &db);
+        let path = db.to_str().unwrap();
+        let mut m = HashMap::new();
+        let Measures(ingest) = run_phase(&["ingest", engine, path]);
+        for (k, v) in ingest {
+            m.insert(if k == "peak_rss_mib" { "ingest_peak_rss_mib".into() } else { k }, v);
+        }
         let size = file_size(&db);
         m.insert("bytes_per_sample".into(), size as f64 / w.sample_count() as f64);
         m.insert("file_mib".into(), size as f64 / 1_048_576.0);
-        let ingest_rss = m.remove("peak_rss_mib").unwrap();
-        m.insert("ingest_peak_rss_mib".into(), ingest_rss);
-        let read = child("read", engine, &db);
+        let Measures(read) = run_phase(&["read", engine, path]);
         for (k, v) in read {
             m.insert(if k == "peak_rss_mib" { "read_peak_rss_mib".into() } else { k }, v);
         }
@@ -93,22 +96,6 @@ fn workload() -> Workload {
     Workload::from_env(10_000, 6.0)
 }
 
-/// Runs one phase in a child process and parses its `RESULT k=v ...` line.
-fn child(phase: &str, engine: &str, db: &Path) -> HashMap<String, f64> {
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe).args(["--phase", phase, engine, db.to_str().unwrap()]).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{phase} {engine} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("a RESULT line");
-    eprintln!("{engine} {phase}: {line}");
-    line.split_whitespace()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap();
-            (k.to_string(), v.parse().unwrap())
-        })
-        .collect()
-}
-
 fn file_size(db: &Path) -> u64 {
     let mut total = std::fs::metadata(db).unwrap().len();
     for suffix in ["-wal", "-shm"] {
@@ -117,15 +104,6 @@ fn file_size(db: &Path) -> u64 {
         total += std::fs::metadata(PathBuf::from(p)).map_or(0, |m| m.len());
     }
     total
-}
-
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
 }
 
 fn promlite_ingest(path: &Path) -> String {
@@ -181,13 +159,18 @@ fn promlite_read(path: &Path) -> String {
     // Decoding alone, as timed inside a verify pass over every chunk.
     let stats = db.verify().unwrap();
     assert_eq!(stats.samples as usize, w.sample_count());
+    let decode_rate = stats.samples as f64 / stats.decode_time.as_secs_f64();
+    read_result(median(&mut one), (hour, n_hour), (full, n_full), decode_rate)
+}
+
+/// The `RESULT` fields of a read phase.
+fn read_result(one: Duration, hour: (Duration, usize), full: (Duration, usize), decode_rate: f64) -> String {
     format!(
-        "one_series_ms={:.3} all_series_1h_ms={:.1} all_series_1h_samples_per_s={:.0} full_scan_samples_per_s={:.0} decode_samples_per_s={:.0}",
-        median(&mut one).as_secs_f64() * 1e3,
-        hour.as_secs_f64() * 1e3,
-        n_hour as f64 / hour.as_secs_f64(),
-        n_full as f64 / full.as_secs_f64(),
-        stats.samples as f64 / stats.decode_time.as_secs_f64()
+        "one_series_ms={:.3} all_series_1h_ms={:.1} all_series_1h_samples_per_s={:.0} full_scan_samples_per_s={:.0} decode_samples_per_s={decode_rate:.0}",
+        one.as_secs_f64() * 1e3,
+        hour.0.as_secs_f64() * 1e3,
+        hour.1 as f64 / hour.0.as_secs_f64(),
+        full.1 as f64 / full.0.as_secs_f64(),
     )
 }
 
@@ -291,14 +274,8 @@ mod naive {
         let (hour, n_hour) = median_of(5, || all_ids.iter().map(|id| fetch(*id, hour_start, w.end_ms() + 15_000)).sum());
         let (full, n_full) = median_of(3, || all_ids.iter().map(|id| fetch(*id, i64::MIN, i64::MAX)).sum());
         assert_eq!(n_full, w.sample_count());
-        format!(
-            "one_series_ms={:.3} all_series_1h_ms={:.1} all_series_1h_samples_per_s={:.0} full_scan_samples_per_s={:.0} decode_samples_per_s={:.0}",
-            median(&mut one).as_secs_f64() * 1e3,
-            hour.as_secs_f64() * 1e3,
-            n_hour as f64 / hour.as_secs_f64(),
-            n_full as f64 / full.as_secs_f64(),
-            // One row per sample: "decoding" is the full scan itself.
-            n_full as f64 / full.as_secs_f64()
-        )
+        // One row per sample: "decoding" is the full scan itself.
+        let decode_rate = n_full as f64 / full.as_secs_f64();
+        read_result(median(&mut one), (hour, n_hour), (full, n_full), decode_rate)
     }
 }

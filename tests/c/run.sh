@@ -100,9 +100,12 @@ step "pkg-config finds promlite" test "$(pkg-config --modversion promlite)" = \
     "$(sed -n 's/^#define PROMLITE_VERSION "\(.*\)"$/\1/p' include/promlite.h)"
 step "compile tests/c/test_promlite.c" compile test_promlite tests/c/test_promlite.c
 step "compile tests/c/example.c" compile example tests/c/example.c
+step "compile tests/c/test_remote_write.c" compile test_remote_write tests/c/test_remote_write.c
 for link in static dynamic; do
     step "test_promlite ($link)" run_tests "$bin/test_promlite-$link"
     step "test_promlite ($link, valgrind)" run_tests "$bin/test_promlite-$link" "${VALGRIND[@]}"
+    step "test_remote_write ($link)" run_tests "$bin/test_remote_write-$link"
+    step "test_remote_write ($link, valgrind)" run_tests "$bin/test_remote_write-$link" "${VALGRIND[@]}"
     step "example ($link)" run_example "$bin/example-$link"
     step "example ($link, valgrind)" run_example "$bin/example-$link" "${VALGRIND[@]}"
 done

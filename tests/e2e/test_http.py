@@ -6,18 +6,13 @@ Prometheus and shutdown tests start their own processes. Every process listens
 on 127.0.0.1 with a free port, works in a temp dir, and is stopped at the end.
 """
 
-import atexit
 import base64
 import gzip
 import json
 import os
-import re
-import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -31,34 +26,18 @@ from prometheus_client.exposition import (
     pushadd_to_gateway,
 )
 
+from processes import PROCS, PromliteProcess, free_port, workdir
+
 BIN = os.environ["PROMLITE_BIN"]
 READ = "e2e-read-token"
 WRITE = "e2e-write-token"
 CONFIG_WRITER = "e2e-config-writer"
 MAX_BODY = 65536
 
-WORKDIR = tempfile.mkdtemp(prefix="promlite-e2e-")
-PROCS = []
+WORKDIR = workdir("promlite-e2e-")
 
 
-def cleanup():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    shutil.rmtree(WORKDIR, ignore_errors=True)
-
-
-atexit.register(cleanup)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Promlite:
+class Promlite(PromliteProcess):
     """A `promlite serve` process; tokens come from a flag, the environment and a config file."""
 
     def __init__(self, db, extra_args=()):
@@ -67,29 +46,10 @@ class Promlite:
             f.write(f'write_tokens = ["{CONFIG_WRITER}"]\nmax_body_bytes = {MAX_BODY}\n')
         env = dict(os.environ, PROMLITE_READ_TOKENS=READ)
         args = [BIN, "serve", "--db", db, "--listen", "127.0.0.1:0", "--write-token", WRITE, "--config", config]
-        self.proc = subprocess.Popen(args + list(extra_args), env=env, stderr=subprocess.PIPE, text=True)
-        PROCS.append(self.proc)
-        self.log = []
-        while True:
-            line = self.proc.stderr.readline()
-            if not line:
-                raise RuntimeError("promlite exited: " + "".join(self.log))
-            self.log.append(line)
-            m = re.search(r"on (http://\S+)", line)
-            if m:
-                self.url = m.group(1)
-                break
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.log.append(line)
+        super().__init__(args + list(extra_args), env)
 
     def stop(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=60)
-        self.proc.stderr.close()
-        return code
+        return super().stop(sig)
 
 
 def bearer(token):

@@ -137,7 +137,7 @@ impl Iterator for Rounds {
                 v[6] = (self.rng.next() % 400) as f64 / 100.0;
             }
             // A target restart resets its counters (about once per 8 hours).
-            if self.round > 0 && self.rng.next() % 1920 == 0 {
+            if self.round > 0 && self.rng.next().is_multiple_of(1920) {
                 for (i, x) in v.iter_mut().enumerate() {
                     if i != 5 && i != 6 {
                         *x = 0.0;

@@ -3,7 +3,7 @@
 import os
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Type, Union, final
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Type, Union, final
 
 __version__: str
 
@@ -17,6 +17,8 @@ _SeriesLike = Union[str, Mapping[str, str]]
 _Selectors = Union[str, Sequence[str]]
 #: The Prometheus API ``data`` object: ``{"resultType": ..., "result": ...}``.
 _QueryResult = Dict[str, Any]
+#: A remote-write sender's stats (see ``Db.remote_write_stats``).
+_SenderStats = Dict[str, Any]
 
 class Error(Exception):
     """Base class of every error promlite raises."""
@@ -93,6 +95,43 @@ class Db:
     def apply_retention(self) -> int: ...
     def compact(self) -> Dict[str, int]: ...
     def flush(self) -> None: ...
+    def remote_write_add(
+        self,
+        name: str,
+        url: str,
+        *,
+        bearer_token: Optional[str] = None,
+        basic_auth: Optional[Tuple[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        external_labels: Optional[Mapping[str, str]] = None,
+        keep: Optional[_Selectors] = None,
+        drop: Optional[_Selectors] = None,
+        batch_size: Optional[int] = None,
+        flush_interval: Optional[_DurationLike] = None,
+        timeout: Optional[_DurationLike] = None,
+        min_backoff: Optional[_DurationLike] = None,
+        max_backoff: Optional[_DurationLike] = None,
+    ) -> None: ...
+    def remote_write_remove(self, name: str) -> bool: ...
+    def remote_write_stats(self) -> List[_SenderStats]: ...
+    def remote_write_backfill(
+        self,
+        url: str,
+        start: _Timestamp,
+        end: _Timestamp,
+        *,
+        name: str = "backfill",
+        bearer_token: Optional[str] = None,
+        basic_auth: Optional[Tuple[str, str]] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        external_labels: Optional[Mapping[str, str]] = None,
+        keep: Optional[_Selectors] = None,
+        drop: Optional[_Selectors] = None,
+        batch_size: Optional[int] = None,
+        timeout: Optional[_DurationLike] = None,
+        min_backoff: Optional[_DurationLike] = None,
+        max_backoff: Optional[_DurationLike] = None,
+    ) -> Dict[str, int]: ...
     def size_bytes(self) -> int: ...
     def close(self) -> None: ...
     def __enter__(self) -> Db: ...

@@ -1,4 +1,8 @@
-//! The `promlite` command: serves a database over the Prometheus HTTP API.
+//! The `promlite` command: serves a database over the Prometheus HTTP API,
+//! feeding remote-write receivers, and backfills history to them.
+
+#[path = "promlite/remote_write.rs"]
+mod remote_write;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -7,7 +11,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use promlite::http::{parse_duration, Server, ServerConfig};
-use promlite::Db;
+use promlite::{Db, RemoteWriteConfig};
+use remote_write::{BackfillArgs, RemoteWriteArgs, RemoteWriteFile};
 
 /// promlite — the SQLite of metrics: Prometheus-style time series in one SQLite file.
 #[derive(Parser, Debug)]
@@ -36,9 +41,19 @@ enum Command {
     /// Bearer TOKEN`. Prefer the environment or the config file for tokens: the
     /// command line is visible to other local users.
     ///
+    /// With --remote-write (or [[remote_write]] tables in the config file),
+    /// every sample written from then on is also sent to those receivers.
+    /// The senders configured are the database's senders: one registered by
+    /// an earlier run but no longer configured is removed with its backlog.
+    ///
     /// SIGINT or SIGTERM stops the server gracefully: in-flight requests finish,
     /// everything written is committed, and the database is closed.
     Serve(ServeArgs),
+    /// Send the stored samples of a time range to a remote-write receiver
+    /// once (e.g. history for a new receiver). Opens the database read-only,
+    /// so a server may keep running on it. Takes the same --remote-write-*
+    /// settings as `serve`; --remote-write-keep narrows the series.
+    Backfill(BackfillArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -72,7 +87,10 @@ struct ServeArgs {
     write_tokens: Vec<String>,
 
     /// TOML config file with any of: db, listen, read_tokens, write_tokens,
-    /// max_body_bytes, query_timeout, max_samples, max_concurrent_queries
+    /// max_body_bytes, query_timeout, max_samples, max_concurrent_queries,
+    /// and [[remote_write]] tables (name, url, bearer_token, basic_auth =
+    /// { username, password }, headers, external_labels, keep, drop,
+    /// batch_size, flush_interval, timeout, min_backoff, max_backoff)
     #[arg(long, env = "PROMLITE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
@@ -91,6 +109,9 @@ struct ServeArgs {
     /// Queries evaluated at once; more wait for a slot [default: 20]
     #[arg(long, env = "PROMLITE_MAX_CONCURRENT_QUERIES", value_name = "N")]
     max_concurrent_queries: Option<usize>,
+
+    #[command(flatten)]
+    remote_write: RemoteWriteArgs,
 }
 
 /// The config file: the same settings as the flags.
@@ -107,6 +128,8 @@ struct ConfigFile {
     query_timeout: Option<String>,
     max_samples: Option<usize>,
     max_concurrent_queries: Option<usize>,
+    #[serde(default)]
+    remote_write: Vec<RemoteWriteFile>,
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -123,8 +146,16 @@ fn read_config(path: &Path) -> Result<ConfigFile, String> {
     toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
 }
 
+/// What `serve` runs with.
+struct Resolved {
+    db: PathBuf,
+    server: ServerConfig,
+    /// The flag's sender first, then the config file's.
+    senders: Vec<RemoteWriteConfig>,
+}
+
 /// Merges flags/environment over the config file over the defaults.
-fn resolve(args: ServeArgs) -> Result<(PathBuf, ServerConfig), String> {
+fn resolve(args: ServeArgs) -> Result<Resolved, String> {
     let file = match &args.config {
         Some(path) => read_config(path)?,
         None => ConfigFile::default(),
@@ -164,7 +195,15 @@ fn resolve(args: ServeArgs) -> Result<(PathBuf, ServerConfig), String> {
         .db
         .or(file.db)
         .unwrap_or_else(|| PathBuf::from("./promlite.db"));
-    Ok((db, config))
+    let mut senders: Vec<RemoteWriteConfig> = args.remote_write.config()?.into_iter().collect();
+    for table in &file.remote_write {
+        senders.push(table.config()?);
+    }
+    Ok(Resolved {
+        db,
+        server: config,
+        senders,
+    })
 }
 
 /// Completes on the first SIGINT or SIGTERM.
@@ -191,8 +230,13 @@ async fn shutdown_signal() {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    let (path, config) = resolve(args)?;
+    let Resolved {
+        db: path,
+        server: config,
+        senders,
+    } = resolve(args)?;
     let db = Db::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    remote_write::start_senders(&db, senders)?;
     let db = Arc::new(db);
     if config.read_tokens.is_empty() != config.write_tokens.is_empty() {
         let missing = if config.read_tokens.is_empty() {
@@ -239,8 +283,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
 
 fn main() {
     let cli = Cli::parse();
+    remote_write::install_logger();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Backfill(args) => remote_write::backfill(args),
     };
     if let Err(e) = result {
         eprintln!("promlite: {e}");
@@ -271,9 +317,10 @@ mod tests {
             "w1",
         ])
         .unwrap();
-        let Command::Serve(args) = cli.command;
-        let (db, config) = resolve(args).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let Resolved { db, server: config, senders } = resolve(args).unwrap();
         assert_eq!(db, PathBuf::from("/tmp/x.db"));
+        assert!(senders.is_empty());
         assert_eq!(config.listen.port(), 0);
         assert_eq!(config.read_tokens, ["r-cli", "r-file"]);
         assert_eq!(config.write_tokens, ["w1"]);
@@ -282,9 +329,45 @@ mod tests {
         std::fs::write(&file, "unknown_key = 1\n").unwrap();
         let cli =
             Cli::try_parse_from(["promlite", "serve", "--config", file.to_str().unwrap()]).unwrap();
-        let Command::Serve(args) = cli.command;
-        assert!(resolve(args).unwrap_err().contains("unknown field"));
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert!(resolve(args).is_err_and(|e| e.contains("unknown field")));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn remote_write_senders_come_from_the_flags_and_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("promlite.toml");
+        std::fs::write(
+            &file,
+            "[[remote_write]]\nname = \"mimir\"\nurl = \"https://m.example/api/v1/push\"\nbasic_auth = { username = \"u\", password = \"p\" }\n\
+             [[remote_write]]\nurl = \"http://127.0.0.1:9/api/v1/write\"\nbatch_size = 5\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "promlite",
+            "serve",
+            "--config",
+            file.to_str().unwrap(),
+            "--remote-write",
+            "http://127.0.0.1:8/api/v1/write",
+            "--remote-write-name",
+            "local",
+            "--remote-write-bearer-token",
+            "tok",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        let senders = resolve(args).unwrap().senders;
+        let names: Vec<&str> = senders.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["local", "mimir", "http://127.0.0.1:9/api/v1/write"]);
+        assert_eq!(senders[1].auth, promlite::RemoteAuth::Basic { username: "u".into(), password: "p".into() });
+        assert_eq!(senders[2].batch_size, 5);
+
+        std::fs::write(&file, "[[remote_write]]\nurl = \"http://x/w\"\nflush_interval = \"soon\"\n").unwrap();
+        let cli = Cli::try_parse_from(["promlite", "serve", "--config", file.to_str().unwrap()]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve") };
+        assert!(resolve(args).is_err_and(|e| e.contains("flush_interval")));
     }
 
     #[test]
@@ -307,6 +390,17 @@ mod tests {
             "--max-concurrent-queries",
             "PROMLITE_READ_TOKENS",
             "SIGTERM",
+            "--remote-write",
+            "--remote-write-name",
+            "--remote-write-bearer-token",
+            "--remote-write-basic-auth",
+            "--remote-write-header",
+            "--remote-write-external-label",
+            "--remote-write-keep",
+            "--remote-write-drop",
+            "--remote-write-batch-size",
+            "--remote-write-flush-interval",
+            "[[remote_write]]",
         ] {
             assert!(help.contains(flag), "{flag} missing from:\n{help}");
         }

@@ -36,6 +36,7 @@ pub struct Bucket {
 /// `2^(8-s)`-th entry: these are the fractions of the bucket bounds within an
 /// octave. (Prometheus's own table differs from these by 1–3 ulp in places.)
 #[rustfmt::skip]
+#[allow(clippy::approx_constant)] // Exact table values, some of which are 1/√2 and the like.
 static OCTAVE_FRACTIONS: [f64; 256] = [
     0.5, 0.5013556375251013, 0.5027149505564014, 0.5040779490592088,
     0.5054446430258502, 0.5068150424757447, 0.5081891574554765, 0.509566998038869,
@@ -159,7 +160,9 @@ pub fn bucket_bound(index: i32, schema: i32, custom_values: &[f64]) -> f64 {
 /// The bucket index in `target` schema (≤ `schema`) that bucket `index` of
 /// `schema` falls into when resolution is reduced.
 pub fn index_in_schema(index: i32, schema: i32, target: i32) -> i32 {
-    ((index - 1) >> (schema - target)) + 1
+    // In i64 with a bounded shift, so that no index or schema can overflow.
+    let shift = (i64::from(schema) - i64::from(target)).clamp(0, 62);
+    (((i64::from(index) - 1) >> shift) + 1) as i32
 }
 
 /// Iterates the (index, count) pairs that spans and buckets describe, in
@@ -212,6 +215,11 @@ fn span_iter_rev<'a>(spans: &'a [BucketSpan], buckets: &'a [f64]) -> impl Iterat
     pairs.into_iter().rev()
 }
 
+/// The most empty buckets a [`LayoutBuilder`] writes out to join two runs.
+/// Valid histograms never need more (schema 8 spans about ±2^18 indices);
+/// it keeps absurd indices from allocating gigabytes.
+const MAX_FILLED_GAP: i64 = 1 << 20;
+
 /// Builds spans and buckets from (index, count) pairs pushed in ascending
 /// index order. Buckets at most `max_gap` indices apart share a span (the gap
 /// is filled with empty buckets).
@@ -230,18 +238,24 @@ impl LayoutBuilder {
         LayoutBuilder { max_gap, ..Default::default() }
     }
 
-    /// Appends bucket `index` (greater than any pushed before).
+    /// Appends bucket `index`, which should be greater than any pushed
+    /// before; a lower or equal index (only from inconsistent spans) is added
+    /// to the last bucket rather than corrupting the layout.
     pub fn push(&mut self, index: i32, count: f64) {
         match self.last {
+            Some(last) if index <= last => {
+                *self.buckets.last_mut().expect("a bucket exists once one was pushed") += count;
+                return;
+            }
             Some(last) => {
-                debug_assert!(index > last, "buckets must be pushed in ascending order");
                 let gap = i64::from(index) - i64::from(last) - 1;
                 let span = self.spans.last_mut().expect("a span exists once a bucket was pushed");
-                if gap <= i64::from(self.max_gap) {
+                if gap <= i64::from(self.max_gap) && gap <= MAX_FILLED_GAP {
                     self.buckets.extend(std::iter::repeat_n(0.0, gap as usize));
                     span.length += gap as u32 + 1;
                 } else {
-                    self.spans.push(BucketSpan { offset: gap as i32, length: 1 });
+                    // Indices are i32, so the gap between two of them fits unless they are absurd.
+                    self.spans.push(BucketSpan { offset: i32::try_from(gap).unwrap_or(i32::MAX), length: 1 });
                 }
             }
             None => self.spans.push(BucketSpan { offset: index, length: 1 }),
@@ -363,7 +377,7 @@ impl FloatHistogram {
     }
 
     /// Clips a bucket that overlaps the zero bucket to the zero threshold.
-    fn clip_to_zero_bucket(&self, mut b: Bucket) -> Bucket {
+    pub(crate) fn clip_to_zero_bucket(&self, mut b: Bucket) -> Bucket {
         let t = self.zero_threshold;
         if b.lower > 0.0 && b.lower < t {
             b.lower = t;
@@ -464,6 +478,7 @@ mod tests {
         assert_eq!(index_in_schema(-1, 1, 0), 0);
         assert_eq!(index_in_schema(-2, 1, 0), -1);
         assert_eq!(index_in_schema(9, 3, 0), 2);
+        assert_eq!(index_in_schema(i32::MIN, 8, -4), (((i32::MIN as i64) - 1) >> 12) as i32 + 1);
     }
 
     #[test]
@@ -487,6 +502,18 @@ mod tests {
         let (s, bk) = b.finish();
         assert_eq!(s, spans(&[(0, 3), (2, 2)]));
         assert_eq!(bk, vec![1.0, 0.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn layout_builder_survives_inconsistent_input() {
+        let mut b = LayoutBuilder::new(u32::MAX);
+        for (i, c) in [(-5, 1.0), (-7, 2.0), (10_000_000, 3.0)] {
+            b.push(i, c);
+        }
+        let (s, bk) = b.finish();
+        // The out-of-order bucket joins the one before; the huge gap is not filled.
+        assert_eq!(s, spans(&[(-5, 1), (10_000_004, 1)]));
+        assert_eq!(bk, vec![3.0, 3.0]);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! which PromQL uses for `sum`, `avg`, `sum_over_time` and `avg_over_time`
 //! so that e.g. `1 + 1e100 + 1 - 1e100` comes out as 2.
 
-use super::buckets::{exponential_bound, index_in_schema, LayoutBuilder, SpanIter};
-use super::ops::custom_bounds_match;
+use super::buckets::{index_in_schema, LayoutBuilder, SpanIter};
+use super::ops::{beyond_zero_bucket, custom_bounds_match};
 use super::{BucketSpan, CombineNotes, FloatHistogram, MixedSchemasError};
 
 /// One step of Neumaier's compensated sum: adds `inc` to `sum` with running
@@ -83,7 +83,8 @@ impl FloatHistogram {
     /// Layout changes (a coarser schema in `other`) carry the compensation
     /// along; differing zero thresholds or custom bounds fold the
     /// compensation in first and add plainly (rare: the sum still reconciles
-    /// as [`FloatHistogram::add`] does).
+    /// as [`FloatHistogram::add`] does), as does a compensation whose layout
+    /// no longer matches this histogram's.
     ///
     /// # Errors
     /// [`MixedSchemasError`] for exponential plus custom buckets (this
@@ -96,7 +97,12 @@ impl FloatHistogram {
         if self.uses_custom_buckets() != other.uses_custom_buckets() {
             return Err(MixedSchemasError);
         }
-        let comp = compensation.filter(|c| self.has_layout_of(c));
+        let mut comp = compensation;
+        if let Some(c) = comp.take_if(|c| !self.has_layout_of(c)) {
+            // The sum's layout changed since (e.g. it was compacted): fold the
+            // compensation in rather than lose it.
+            self.add(&c)?;
+        }
         let aligned = if self.uses_custom_buckets() {
             custom_bounds_match(&self.custom_values, &other.custom_values)
         } else {
@@ -123,6 +129,11 @@ impl FloatHistogram {
         let exponential = !self.uses_custom_buckets();
         let side = |spans: &[BucketSpan], buckets: &[f64], comp: Option<&[f64]>, schema: i32| {
             let mut side = compensated_side(spans, buckets, comp);
+            if comp.is_none() && exponential {
+                // For `other` (the side without compensation): buckets inside the
+                // zero bucket are in its zero count already (as in `add`).
+                side.retain(|&(i, _, _)| beyond_zero_bucket(i, schema, threshold));
+            }
             if schema > target {
                 side = reduce_compensated(side, schema, target);
             }
@@ -130,12 +141,8 @@ impl FloatHistogram {
         };
         let mine_pos = side(&self.positive_spans, &self.positive_buckets, Some(&comp.positive_buckets), self.schema);
         let mine_neg = side(&self.negative_spans, &self.negative_buckets, Some(&comp.negative_buckets), self.schema);
-        // Buckets of `other` inside the zero bucket are in its zero count already.
-        let above = |side: Compensated| -> Compensated {
-            side.into_iter().filter(|&(i, _, _)| !exponential || exponential_bound(i, target) > threshold).collect()
-        };
-        let other_pos = above(side(&other.positive_spans, &other.positive_buckets, None, other.schema));
-        let other_neg = above(side(&other.negative_spans, &other.negative_buckets, None, other.schema));
+        let other_pos = side(&other.positive_spans, &other.positive_buckets, None, other.schema);
+        let other_neg = side(&other.negative_spans, &other.negative_buckets, None, other.schema);
         (self.positive_spans, self.positive_buckets, comp.positive_buckets) = add_compensated(mine_pos, other_pos);
         (self.negative_spans, self.negative_buckets, comp.negative_buckets) = add_compensated(mine_neg, other_neg);
         self.schema = target;
@@ -257,6 +264,41 @@ mod tests {
         assert_eq!(got.count, f64::INFINITY);
         assert!(got.has_overflow());
         assert!((got.sum - 8.3).abs() < 1e-12);
+    }
+
+    #[test]
+    fn sum_aggregation_example_from_the_prometheus_test_data() {
+        // native_histograms.test: sum(histogram_sum) over four series, two cancelling at 1e100.
+        let got = kahan_sum(&[
+            "{{schema:0 count:25 sum:3.1 z_bucket:4 z_bucket_w:0.001 buckets:[1 2 0 1 1] n_buckets:[2 4 0 0 1 9]}}",
+            "{{schema:0 count:41 sum:1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+            "{{schema:0 count:41 sum:-1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+            "{{schema:1 count:0 sum:1.3 z_bucket:3 z_bucket_w:0.001 buckets:[2 4 2 3 2 2] n_buckets:[1 2 5 3 8 1 1 1 1 6 3]}}",
+        ]);
+        let want = "{{schema:0 count:107 sum:4.4 z_bucket:17 z_bucket_w:0.001 buckets:[5 14 7 7 3 2 2] n_buckets:[3 13 19 6 17 18 0 0 0 10 10 4]}}";
+        assert!(got.approx_eq(&h(want), 1e-6), "{got}");
+        let items = [
+            "{{schema:0 count:25 sum:3.1 z_bucket:4 z_bucket_w:0.001 buckets:[1 2 0 1 1] n_buckets:[2 4 0 0 1 9]}}",
+            "{{schema:0 count:41 sum:1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+            "{{schema:0 count:41 sum:-1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+            "{{schema:1 count:0 sum:1.3 z_bucket:3 z_bucket_w:0.001 buckets:[2 4 2 3 2 2] n_buckets:[1 2 5 3 8 1 1 1 1 6 3]}}",
+        ];
+        for perm in [[3, 0, 1, 2], [1, 0, 2, 3], [1, 2, 3, 0], [3, 1, 2, 0], [2, 3, 1, 0]] {
+            let got = kahan_sum(&perm.map(|i| items[i]));
+            assert!(got.approx_eq(&h(want), 1e-6), "{perm:?}: {got}");
+        }
+    }
+
+    #[test]
+    fn a_compensation_that_no_longer_fits_is_folded_in_not_lost() {
+        let mut sum = h("{{schema:0 count:1 sum:3.1 buckets:[1 0 1]}}");
+        let (comp, _) = sum.kahan_add(&h("{{schema:0 sum:1e100}}"), None).unwrap();
+        let (comp, _) = sum.kahan_add(&h("{{schema:0 sum:-1e100}}"), Some(comp)).unwrap();
+        // Compacting the running sum changes its layout under the compensation.
+        sum.compact(0);
+        let (comp, _) = sum.kahan_add(&h("{{schema:0 sum:1}}"), Some(comp)).unwrap();
+        sum.add(&comp).unwrap();
+        assert_eq!(sum.sum, 4.1);
     }
 
     #[test]

@@ -5,7 +5,21 @@
 //! The math PromQL needs lives in submodules, one concern each: bucket bounds
 //! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
 //! API's JSON form (`json`), arithmetic, resets and equality (`ops`), compensated
-//! sums (`kahan`), quantiles and other statistics (`stats`).
+//! sums (`kahan`), quantiles and other statistics (`stats`), the trim
+//! operators `</` and `>/` (`trim`).
+//!
+//! ```
+//! use promlite::FloatHistogram;
+//!
+//! let mut h = FloatHistogram::parse_test_notation("{{schema:0 count:4 sum:5 buckets:[1 2 1]}}")?;
+//! let (median, _) = h.quantile(0.5); // inside (1,2], interpolated exponentially
+//! assert!((median - 2f64.sqrt()).abs() < 1e-12);
+//! // Schema 1 bucket 2, (√2,2], joins schema 0 bucket 1, (1,2].
+//! h.add(&FloatHistogram::parse_test_notation("{{schema:1 count:1 sum:3 offset:2 buckets:[1]}}")?)?;
+//! assert_eq!(h.to_string(), "{{schema:0 count:5 sum:8 buckets:[1 3 1]}}");
+//! assert_eq!(h.to_api_json(), r#"{"count":"5","sum":"8","buckets":[[0,"0.5","1","1"],[0,"1","2","3"],[0,"2","4","1"]]}"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod buckets;
 mod json;
@@ -13,6 +27,10 @@ mod kahan;
 mod notation;
 mod ops;
 mod stats;
+mod trim;
+
+#[cfg(test)]
+mod properties;
 
 pub use kahan::kahan_inc;
 pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
@@ -84,4 +102,16 @@ impl FloatHistogram {
     pub fn uses_custom_buckets(&self) -> bool {
         self.schema == CUSTOM_BUCKETS_SCHEMA
     }
+}
+
+/// Prometheus's promqltest files, for the tests that check this module
+/// against them: `$PROMQL_TESTDATA`, `testdata/promql` or
+/// `../shared/promql-testdata` (as the conformance runner looks them up).
+#[cfg(test)]
+fn promql_testdata_dir() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut candidates: Vec<std::path::PathBuf> =
+        std::env::var_os("PROMQL_TESTDATA").map(Into::into).into_iter().collect();
+    candidates.extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
+    candidates.into_iter().find(|p| p.join("literals.test").is_file()).expect("promqltest files not found; set PROMQL_TESTDATA")
 }

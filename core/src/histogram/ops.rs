@@ -69,6 +69,11 @@ fn merge_equal_indices(pairs: impl Iterator<Item = (i32, f64)>) -> impl Iterator
     })
 }
 
+/// (index, count) pairs mapped from `schema` to the coarser `target`.
+fn in_schema(pairs: impl Iterator<Item = (i32, f64)>, schema: i32, target: i32) -> impl Iterator<Item = (i32, f64)> {
+    merge_equal_indices(pairs.map(move |(i, c)| (index_in_schema(i, schema, target), c)))
+}
+
 /// The (index, count) pairs of a side, mapped from `schema` to the coarser `target`.
 fn pairs_in_schema<'a>(
     spans: &'a [BucketSpan],
@@ -76,7 +81,13 @@ fn pairs_in_schema<'a>(
     schema: i32,
     target: i32,
 ) -> impl Iterator<Item = (i32, f64)> + 'a {
-    merge_equal_indices(SpanIter::new(spans, buckets).map(move |(i, c)| (index_in_schema(i, schema, target), c)))
+    in_schema(SpanIter::new(spans, buckets), schema, target)
+}
+
+/// Whether exponential bucket `index` of `schema` reaches beyond a zero
+/// bucket of width `threshold` (buckets within it count in the zero count).
+pub(crate) fn beyond_zero_bucket(index: i32, schema: i32, threshold: f64) -> bool {
+    exponential_bound(index, schema) > threshold
 }
 
 /// Merges `b` (scaled by `sign`) into `a`: every bucket of either appears in the
@@ -146,12 +157,15 @@ impl FloatHistogram {
         self.zero_count += sign * other_zero_count;
         let target = self.schema.min(other.schema);
         self.reduce_resolution(target);
-        // Buckets of `other` that the (possibly widened) zero bucket covers are already in its zero count.
-        let threshold = self.zero_threshold;
-        let above_zero_bucket = move |&(i, _): &(i32, f64)| exponential_bound(i, target) > threshold;
-        let positive = pairs_in_schema(&other.positive_spans, &other.positive_buckets, other.schema, target).filter(above_zero_bucket);
+        // Buckets of `other` that the (possibly widened) zero bucket covers
+        // are already in its zero count. They are left out in `other`'s own
+        // schema: a coarser bucket may straddle the threshold. (Prometheus
+        // filters after merging and then counts such buckets twice.)
+        let (threshold, schema) = (self.zero_threshold, other.schema);
+        let beyond = move |&(i, _): &(i32, f64)| beyond_zero_bucket(i, schema, threshold);
+        let positive = in_schema(other.positive_indexed().filter(beyond), schema, target);
         (self.positive_spans, self.positive_buckets) = merge_sides(self.positive_indexed(), positive, sign);
-        let negative = pairs_in_schema(&other.negative_spans, &other.negative_buckets, other.schema, target).filter(above_zero_bucket);
+        let negative = in_schema(other.negative_indexed().filter(beyond), schema, target);
         (self.negative_spans, self.negative_buckets) = merge_sides(self.negative_indexed(), negative, sign);
         Ok(notes)
     }
@@ -310,6 +324,13 @@ impl FloatHistogram {
         self.schema = target;
     }
 
+    /// A copy at exponential schema `target` (see [`FloatHistogram::reduce_resolution`]).
+    pub fn to_schema(&self, target: i32) -> FloatHistogram {
+        let mut out = self.clone();
+        out.reduce_resolution(target);
+        out
+    }
+
     /// Multiplies every count and the sum by `factor`; a negative factor
     /// makes the histogram a gauge histogram.
     pub fn mul(&mut self, factor: f64) {
@@ -414,7 +435,23 @@ impl FloatHistogram {
     /// schema, zero threshold, custom bounds and bucket layout, and
     /// bit-identical count, sum and bucket counts.
     pub fn equals(&self, other: &FloatHistogram) -> bool {
-        let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        self.equal_by(other, |a, b| a.to_bits() == b.to_bits())
+    }
+
+    /// Equality as the promqltest runner checks results: both compacted,
+    /// then the same schema, zero threshold, custom bounds and layout, with
+    /// count, sum, zero count and every bucket equal within the relative
+    /// tolerance `epsilon` (Prometheus uses 1e-6). Counter-reset hints are ignored.
+    pub fn approx_eq(&self, other: &FloatHistogram, epsilon: f64) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.compact(0);
+        b.compact(0);
+        a.equal_by(&b, |x, y| almost_equal(x, y, epsilon))
+    }
+
+    /// Same schema, zero threshold, custom bounds and bucket indices, with
+    /// every number equal as `same` judges.
+    fn equal_by(&self, other: &FloatHistogram, same: impl Fn(f64, f64) -> bool) -> bool {
         let same_buckets = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(*x, *y));
         self.schema == other.schema
             && same(self.count, other.count)
@@ -427,28 +464,6 @@ impl FloatHistogram {
             && same_layout(&self.positive_spans, &other.positive_spans)
             && same_buckets(&self.positive_buckets, &other.positive_buckets)
     }
-
-    /// Equality as the promqltest runner checks results: both compacted,
-    /// then the same schema, zero threshold, custom bounds and layout, with
-    /// count, sum, zero count and every bucket equal within the relative
-    /// tolerance `epsilon` (Prometheus uses 1e-6). Counter-reset hints are ignored.
-    pub fn approx_eq(&self, other: &FloatHistogram, epsilon: f64) -> bool {
-        let (mut a, mut b) = (self.clone(), other.clone());
-        a.compact(0);
-        b.compact(0);
-        let close = |x: f64, y: f64| almost_equal(x, y, epsilon);
-        let close_buckets = |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| close(*p, *q));
-        a.schema == b.schema
-            && close(a.count, b.count)
-            && close(a.sum, b.sum)
-            && (!a.uses_custom_buckets() || custom_bounds_match(&a.custom_values, &b.custom_values))
-            && a.zero_threshold == b.zero_threshold
-            && close(a.zero_count, b.zero_count)
-            && same_layout(&a.negative_spans, &b.negative_spans)
-            && close_buckets(&a.negative_buckets, &b.negative_buckets)
-            && same_layout(&a.positive_spans, &b.positive_spans)
-            && close_buckets(&a.positive_buckets, &b.positive_buckets)
-    }
 }
 
 /// Whether any bucket of `prev` is populated but missing from `curr`, or has a
@@ -457,14 +472,12 @@ fn side_has_reset(curr: impl Iterator<Item = (i32, f64)>, prev: impl Iterator<It
     let mut curr = curr.peekable();
     for (index, prev_count) in prev {
         while curr.next_if(|&(i, _)| i < index).is_some() {}
-        match curr.peek() {
-            Some(&(i, count)) if i == index => {
-                if count < prev_count {
-                    return true;
-                }
-            }
-            _ if prev_count != 0.0 => return true,
-            _ => {}
+        let reset = match curr.peek() {
+            Some(&(i, count)) if i == index => count < prev_count,
+            _ => prev_count != 0.0,
+        };
+        if reset {
+            return true;
         }
     }
     false
@@ -556,6 +569,18 @@ mod tests {
             "{{schema:0 count:6 buckets:[2 3] n_buckets:[1]}}",
             false,
             "{{schema:0 count:10 z_bucket:4 z_bucket_w:1 offset:1 buckets:[3]}}",
+        );
+    }
+
+    #[test]
+    fn buckets_inside_the_widened_zero_bucket_are_not_counted_twice() {
+        // (1/16,1/8] lies inside the zero bucket [-0.3,0.3], though the schema -2
+        // bucket (1/16,1] it merges into does not.
+        check(
+            "{{schema:-2 count:78 z_bucket:78 z_bucket_w:0.3}}",
+            "{{schema:0 count:141 z_bucket:1 z_bucket_w:0.001 offset:-4 buckets:[68 72]}}",
+            false,
+            "{{schema:-2 count:219 z_bucket:219 z_bucket_w:0.3}}",
         );
     }
 
@@ -669,6 +694,9 @@ mod tests {
         let mut c = h("{{schema:-53 custom_values:[1] buckets:[1]}}");
         c.reduce_resolution(0);
         assert_eq!(c.schema, CUSTOM_BUCKETS_SCHEMA);
+        let b = h("{{schema:1 count:3 offset:1 buckets:[1 2]}}");
+        assert_eq!(b.to_schema(0).positive_buckets, vec![3.0]);
+        assert_eq!(b.to_schema(1), b);
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl FloatHistogram {
     /// In a bucket spanning zero (the zero bucket, or a custom bucket from
     /// -Inf): with only positive buckets, observations are taken to start at
     /// 0; with only negative ones, to end at 0.
-    fn zero_bucket_towards_populated_side(&self, b: &mut Bucket) {
+    pub(crate) fn zero_bucket_towards_populated_side(&self, b: &mut Bucket) {
         let (negative, positive) = (!self.negative_buckets.is_empty(), !self.positive_buckets.is_empty());
         if positive && !negative {
             b.lower = 0.0;
@@ -275,6 +275,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::approx_constant)] // Expected values as the test data writes them.
     fn quantiles_and_fractions_match_the_prometheus_test_data() {
         // native_histograms.test: (histogram, φ, expected quantile).
         let q1 = "{{schema:0 count:12 sum:100 z_bucket:2 z_bucket_w:0.001 buckets:[2 3 0 1 4]}}";

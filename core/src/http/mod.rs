@@ -1,7 +1,8 @@
 //! The Prometheus HTTP API server (feature `http`).
 //!
 //! Serves one [`Db`] over the Prometheus query API, a Pushgateway-compatible
-//! push API and the remote-write receiver, with token auth and limits.
+//! push API, the remote-write receiver, `/federate` and remote read, with
+//! token auth and limits.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -17,9 +18,10 @@
 
 mod api;
 mod auth;
+mod federate;
 mod params;
-pub mod prompb;
 mod push;
+mod remote_read;
 mod remote_write;
 mod response;
 mod telemetry;
@@ -38,7 +40,8 @@ use crate::db::Db;
 use auth::{Auth, Scope};
 use telemetry::Telemetry;
 
-pub use params::parse_duration;
+pub use crate::remote::prompb;
+pub use params::{parse_duration, parse_time};
 
 /// Settings of the HTTP server. Build it with struct update syntax from
 /// [`ServerConfig::default`] so new fields don't break callers.
@@ -128,6 +131,8 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Router {
         .route("/api/v1/rules", get(api::rules))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/metrics", get(telemetry::handler))
+        .route("/federate", get(federate::handler))
+        .route("/api/v1/read", post(remote_read::handler))
         .route_layer(axum::middleware::from_fn_with_state(
             (state.clone(), Scope::Read),
             auth::require,

@@ -126,7 +126,10 @@ fn parse_selector(s: &str) -> Result<Vec<Matcher>, String> {
 }
 
 /// A timestamp: Unix seconds (fractions allowed) or RFC 3339; returns ms.
-pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
+///
+/// # Errors
+/// A message naming the text when it is neither.
+pub fn parse_time(s: &str) -> Result<i64, String> {
     let bad = || format!("cannot parse {s:?} to a valid timestamp");
     if let Ok(secs) = s.parse::<f64>() {
         if !secs.is_finite() || secs.abs() > (MAX_TIME / 1000) as f64 {

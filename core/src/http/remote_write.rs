@@ -32,19 +32,7 @@ pub(crate) async fn handler(
 
 /// Decodes and validates a request body into a batch.
 pub(crate) fn decode(body: &[u8], max_decoded_bytes: usize) -> Result<Batch, TextError> {
-    let len = snap::raw::decompress_len(body)
-        .map_err(|e| TextError::bad_request(format!("invalid snappy-compressed body: {e}")))?;
-    if len > max_decoded_bytes {
-        return Err(TextError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "decompressed body of {len} bytes exceeds the limit of {max_decoded_bytes} bytes"
-            ),
-        ));
-    }
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| TextError::bad_request(format!("invalid snappy-compressed body: {e}")))?;
+    let raw = decompress(body, max_decoded_bytes)?;
     let request = WriteRequest::decode(raw.as_slice())
         .map_err(|e| TextError::bad_request(format!("invalid protobuf WriteRequest: {e}")))?;
 
@@ -72,6 +60,18 @@ pub(crate) fn decode(body: &[u8], max_decoded_bytes: usize) -> Result<Batch, Tex
         });
     }
     Ok(batch)
+}
+
+/// A snappy body decompressed: 400 if it is not snappy, 413 beyond the limit
+/// (also used by remote read).
+pub(crate) fn decompress(body: &[u8], max_decoded_bytes: usize) -> Result<Vec<u8>, TextError> {
+    prompb::snappy_decompress(body, max_decoded_bytes).map_err(|e| {
+        let status = match e {
+            prompb::SnappyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            prompb::SnappyError::Invalid(_) => StatusCode::BAD_REQUEST,
+        };
+        TextError::new(status, e.to_string())
+    })
 }
 
 /// The label set of a series, refusing empty or repeated names and a missing metric name.

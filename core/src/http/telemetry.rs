@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 
 use super::response::TextError;
 use super::{now_ms, run_blocking};
+use crate::remote::RemoteWriteStats;
 use crate::value::{format_value, write_json_string};
 
 /// Upper bounds (seconds) of the request latency histogram.
@@ -192,11 +193,44 @@ pub(crate) async fn track(
     response
 }
 
+/// The remote-write senders' stats, one family per figure, labelled like
+/// Prometheus's own `prometheus_remote_storage_*` series (`remote_name`, `url`).
+fn render_remote_write(out: &mut String, senders: &[RemoteWriteStats]) {
+    type Figure = fn(&RemoteWriteStats) -> f64;
+    let families: [(&str, &str, &str, Figure); 11] = [
+        ("samples_sent_total", "counter", "Samples the receiver accepted.", |s| s.samples_sent as f64),
+        ("requests_sent_total", "counter", "Requests the receiver accepted.", |s| s.requests_sent as f64),
+        ("bytes_sent_total", "counter", "Compressed bytes of accepted requests.", |s| s.bytes_sent as f64),
+        ("samples_dropped_total", "counter", "Samples dropped because the receiver refused them (4xx other than 429).", |s| s.samples_dropped as f64),
+        ("requests_failed_total", "counter", "Send attempts that failed (network errors and non-2xx answers).", |s| s.requests_failed as f64),
+        ("retries_total", "counter", "Send attempts repeated after 5xx, 429 or network errors.", |s| s.retries as f64),
+        ("samples_skipped_total", "counter", "Samples not sent by keep/drop selectors or overwritten in the same batch.", |s| s.samples_skipped as f64),
+        ("pending_samples", "gauge", "Samples committed but not yet acknowledged by the sender.", |s| s.pending_samples as f64),
+        ("lag_seconds", "gauge", "How long the oldest pending sample has been waiting.", |s| s.lag_seconds),
+        ("newest_sent_timestamp_seconds", "gauge", "Timestamp of the newest sample the receiver accepted (0 before any).", |s| {
+            s.newest_sent_timestamp_ms.map_or(0.0, |t| t as f64 / 1000.0)
+        }),
+        ("running", "gauge", "1 if the sender runs in this process, 0 if it is only registered in the file.", |s| f64::from(u8::from(s.running))),
+    ];
+    for (suffix, kind, help, figure) in families {
+        let name = format!("promlite_remote_write_{suffix}");
+        family(out, &name, kind, help);
+        for s in senders {
+            let _ = write!(out, "{name}{{remote_name=");
+            write_json_string(out, &s.name);
+            out.push_str(",url=");
+            write_json_string(out, &s.url);
+            let _ = writeln!(out, "}} {}", format_value(figure(s)));
+        }
+    }
+}
+
 /// `GET /metrics`
 pub(crate) async fn handler(State(state): State<super::State>) -> Result<Response, TextError> {
     let db = state.db.clone();
-    let size = run_blocking(move || db.size_bytes()).await?;
-    let body = state.telemetry.render(size);
+    let (size, senders) = run_blocking(move || Ok((db.size_bytes()?, db.remote_write_stats()?))).await?;
+    let mut body = state.telemetry.render(size);
+    render_remote_write(&mut body, &senders);
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -257,5 +291,34 @@ mod tests {
             .find(|m| m.metric == "promlite_http_request_duration_seconds")
             .unwrap();
         assert_eq!(histogram.kind, "histogram");
+    }
+
+    #[test]
+    fn renders_remote_write_stats_per_sender() {
+        let sender = RemoteWriteStats {
+            name: "mimir \"eu\"".into(),
+            url: "https://mimir.example/api/v1/push".into(),
+            running: true,
+            samples_sent: 42,
+            pending_samples: 7,
+            lag_seconds: 1.5,
+            newest_sent_timestamp_ms: Some(1_700_000_000_500),
+            ..RemoteWriteStats::default()
+        };
+        let mut out = String::new();
+        render_remote_write(&mut out, &[sender]);
+        let parsed = parse(&out, Format::PrometheusText).unwrap();
+        let value = |name: &str| {
+            parsed.samples.iter().find(|s| s.labels.metric_name() == Some(name)).map(|s| (s.labels.clone(), s.value)).unwrap()
+        };
+        let (labels, sent) = value("promlite_remote_write_samples_sent_total");
+        assert_eq!(sent, 42.0);
+        assert_eq!(labels.get("remote_name"), Some("mimir \"eu\""));
+        assert_eq!(labels.get("url"), Some("https://mimir.example/api/v1/push"));
+        assert_eq!(value("promlite_remote_write_pending_samples").1, 7.0);
+        assert_eq!(value("promlite_remote_write_lag_seconds").1, 1.5);
+        assert_eq!(value("promlite_remote_write_newest_sent_timestamp_seconds").1, 1_700_000_000.5);
+        assert_eq!(value("promlite_remote_write_running").1, 1.0);
+        assert_eq!(parsed.metadata.iter().filter(|m| m.kind == "counter").count(), 7);
     }
 }

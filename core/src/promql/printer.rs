@@ -282,7 +282,7 @@ pub fn format_duration(ms: i64) -> String {
         ("ms", 1, false),
     ];
     for (unit, size, only_if_exact) in UNITS {
-        if only_if_exact && rest % size != 0 {
+        if only_if_exact && !rest.is_multiple_of(size) {
             continue;
         }
         let n = rest / size;

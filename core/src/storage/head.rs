@@ -53,8 +53,8 @@ impl Head {
                 seqs.push(seq);
             }
         }
-        for j in i..old.len() {
-            self.shadowed.push((seq, self.seqs[j], old[j]));
+        for (written, p) in self.seqs[i..].iter().zip(&old[i..]) {
+            self.shadowed.push((seq, *written, *p));
         }
         self.points = points;
         self.seqs = seqs;

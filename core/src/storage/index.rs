@@ -244,7 +244,7 @@ mod tests {
             s(&[("__name__", "other"), ("job", "api")]),               // 4
         ]);
         let up = m(MatchOp::Equal, "__name__", "up");
-        assert_eq!(resolve(&conn, &[up.clone()]).unwrap(), vec![1, 2, 3]);
+        assert_eq!(resolve(&conn, std::slice::from_ref(&up)).unwrap(), vec![1, 2, 3]);
         assert_eq!(resolve(&conn, &[up.clone(), m(MatchOp::NotEqual, "job", "api")]).unwrap(), vec![2, 3]);
         assert_eq!(resolve(&conn, &[up.clone(), m(MatchOp::RegexMatch, "job", "api|db")]).unwrap(), vec![1, 3]);
         assert_eq!(resolve(&conn, &[up.clone(), m(MatchOp::RegexNoMatch, "job", "a.*")]).unwrap(), vec![2, 3]);

@@ -50,6 +50,11 @@ impl LogRecord {
     }
 }
 
+/// The number of entries in a log record, without decoding them.
+pub(crate) fn count(bytes: &[u8]) -> Result<u64> {
+    get_varint(bytes, &mut 0)
+}
+
 /// Decodes a log record, calling `f` for every entry in order.
 pub(crate) fn decode(bytes: &[u8], mut f: impl FnMut(LogEntry)) -> Result<()> {
     let mut pos = 0;

@@ -29,6 +29,9 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use self::head::Heads;
+pub(crate) use self::reader::OutboxLimit;
+#[cfg(feature = "remote-write")]
+pub(crate) use self::reader::OutboxScan;
 use self::head::ReaderRegistry;
 use self::writer::Writer;
 use crate::error::{Error, Result};
@@ -70,8 +73,21 @@ impl Storage {
     pub(crate) fn open(path: &Path, mode: OpenMode) -> Result<Storage> {
         let state = schema::inspect(path)?;
         if mode.read_only {
-            if matches!(state, schema::FileState::New) {
-                return Err(Error::invalid(format!("{} does not exist (read-only open does not create it)", path.display())));
+            match state {
+                schema::FileState::New => {
+                    return Err(Error::invalid(format!(
+                        "{} does not exist (read-only open does not create it)",
+                        path.display()
+                    )))
+                }
+                schema::FileState::Existing { version } if version < schema::FORMAT_VERSION => {
+                    return Err(Error::invalid(format!(
+                        "{} has promlite format {version}; open it once for writing to upgrade it to format {}",
+                        path.display(),
+                        schema::FORMAT_VERSION
+                    )))
+                }
+                schema::FileState::Existing { .. } => {}
             }
             let storage = Storage::assemble(Some(path.to_path_buf()), mode, None, None);
             storage.with_reader(|conn| {
@@ -85,8 +101,9 @@ impl Storage {
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        if matches!(state, schema::FileState::New) {
-            schema::create(&conn)?;
+        match state {
+            schema::FileState::New => schema::create(&conn)?,
+            schema::FileState::Existing { version } => schema::migrate(&conn, version)?,
         }
         schema::configure(&conn, mode.fsync_on_commit, false)?;
         claim.record_in(&conn)?;

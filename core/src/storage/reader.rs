@@ -17,6 +17,30 @@ use crate::error::{Error, Result};
 use crate::model::{Labels, Matcher, Point};
 use crate::value::Series;
 
+/// How much [`Storage::outbox_read`] reads: always whole commits, and at
+/// least one if there is any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutboxLimit {
+    /// Commits until at least this many samples are read.
+    AtLeast(usize),
+    /// The commits that together hold at most this many samples (a single
+    /// commit may hold more; it is then read alone).
+    #[cfg_attr(not(feature = "remote-write"), allow(dead_code))]
+    AtMost(usize),
+}
+
+/// What [`Storage::outbox_scan`] counted.
+#[cfg(feature = "remote-write")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OutboxScan {
+    /// Samples in the commits counted.
+    pub samples: u64,
+    /// Commits (with samples) counted.
+    pub commits: u64,
+    /// The sequence number after the last commit counted: where to continue.
+    pub end_seq: u64,
+}
+
 /// One read: a snapshot and the matching view of the heads.
 struct ReadCtx<'a> {
     conn: &'a Connection,
@@ -267,26 +291,35 @@ impl Storage {
     }
 
     /// Samples committed since change-feed consumer `name`'s cursor: whole
-    /// commits, oldest first, until at least `max_samples` are collected.
-    pub(crate) fn outbox_read(&self, name: &str, max_samples: usize) -> Result<crate::db::OutboxBatch> {
+    /// commits, oldest first, as much as `limit` allows, and only commits
+    /// before `end_seq` when given. Also returns whether the limit ended the
+    /// read (rather than the feed or `end_seq`): then the same cursor and
+    /// limit always give the same commits.
+    pub(crate) fn outbox_read(
+        &self,
+        name: &str,
+        limit: OutboxLimit,
+        end_seq: Option<u64>,
+    ) -> Result<(crate::db::OutboxBatch, bool)> {
         self.read(|s, ctx| {
-            let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
-            let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
-                ctx.conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
-            )?;
-            let Some(cursor) = cursor else {
-                return Err(Error::invalid(format!("no change-feed consumer named {name:?}")));
-            };
-            let mut next_seq = super::writer::decode_cursor(&cursor)?;
+            let mut next_seq = outbox_cursor(ctx.conn, name)?;
             let mut order: Vec<i64> = Vec::new();
             let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
             let mut samples = 0;
-            let mut stmt = ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
-            let mut rows = stmt.query([next_seq as i64])?;
-            while samples < max_samples.max(1) {
-                let Some(row) = rows.next()? else { break };
+            let mut limited = false;
+            let mut stmt =
+                ctx.conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 AND seq < ?2 ORDER BY seq")?;
+            let end = end_seq.map_or(i64::MAX, |e| e.min(i64::MAX as u64) as i64);
+            let mut rows = stmt.query([next_seq as i64, end])?;
+            while let Some(row) = rows.next()? {
                 let seq = row.get::<_, i64>(0)? as u64;
                 let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                if let OutboxLimit::AtMost(n) = limit {
+                    if samples > 0 && samples + log::count(data)? as usize > n {
+                        limited = true;
+                        break;
+                    }
+                }
                 log::decode(data, |e| {
                     by_series
                         .entry(e.series_id)
@@ -298,13 +331,39 @@ impl Storage {
                     samples += 1;
                 })?;
                 next_seq = seq + 1;
+                let (OutboxLimit::AtLeast(n) | OutboxLimit::AtMost(n)) = limit;
+                if samples >= n.max(1) {
+                    limited = true;
+                    break;
+                }
             }
             let mut series = Vec::with_capacity(order.len());
             for id in order {
                 let points = by_series.remove(&id).expect("collected above");
                 series.push((s.labels_of(ctx.conn, id)?, points));
             }
-            Ok(crate::db::OutboxBatch { series, samples, next_seq })
+            Ok((crate::db::OutboxBatch { series, samples, next_seq }, limited))
+        })
+    }
+
+    /// Counts what change-feed consumer `name` has not acknowledged, from
+    /// commit `from_seq` on (its cursor when `None`), reading only each
+    /// commit's sample count: lets a sender report its backlog without
+    /// decoding it.
+    #[cfg(feature = "remote-write")]
+    pub(crate) fn outbox_scan(&self, name: &str, from_seq: Option<u64>) -> Result<OutboxScan> {
+        self.with_reader(|conn| {
+            let cursor = outbox_cursor(conn, name)?;
+            let mut scan = OutboxScan { samples: 0, commits: 0, end_seq: from_seq.unwrap_or(cursor).max(cursor) };
+            let mut stmt = conn.prepare_cached("SELECT seq, data FROM outbox WHERE seq >= ?1 ORDER BY seq")?;
+            let mut rows = stmt.query([scan.end_seq as i64])?;
+            while let Some(row) = rows.next()? {
+                let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                scan.samples += log::count(data)?;
+                scan.commits += 1;
+                scan.end_seq = row.get::<_, i64>(0)? as u64 + 1;
+            }
+            Ok(scan)
         })
     }
 
@@ -385,6 +444,18 @@ impl Storage {
             };
             Ok(chunks.max(heads))
         })
+    }
+}
+
+/// The first commit change-feed consumer `name` has not acknowledged.
+fn outbox_cursor(conn: &Connection, name: &str) -> Result<u64> {
+    let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
+    let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
+        conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+    )?;
+    match cursor {
+        Some(c) => super::writer::decode_cursor(&c),
+        None => Err(Error::invalid(format!("no change-feed consumer named {name:?}"))),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// Format version written to `PRAGMA user_version`. Bump it (and add a
 /// migration) whenever the layout below changes incompatibly.
-pub(crate) const FORMAT_VERSION: i64 = 1;
+pub(crate) const FORMAT_VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of promlite files ("PmLt"): tells them apart from
 /// other SQLite databases without reading any table.
@@ -50,13 +50,6 @@ CREATE TABLE chunks (
 ) STRICT;
 CREATE INDEX chunks_by_series ON chunks (series_id, max_t);
 
--- Native-histogram samples, one row each (large and rare next to floats).
-CREATE TABLE hsamples (
-    series_id INTEGER NOT NULL,
-    t         INTEGER NOT NULL,
-    data      BLOB NOT NULL,
-    PRIMARY KEY (series_id, t)
-) WITHOUT ROWID, STRICT;
 
 -- Samples not yet in chunks, one row per commit (the in-memory heads' journal).
 CREATE TABLE head_log (
@@ -64,12 +57,6 @@ CREATE TABLE head_log (
     data BLOB NOT NULL
 ) STRICT;
 
--- Every sample of every commit, kept while a change-feed consumer (such as a
--- remote-write sender) has not acknowledged it. Written only while one exists.
-CREATE TABLE outbox (
-    seq  INTEGER PRIMARY KEY,
-    data BLOB NOT NULL
-) STRICT;
 
 CREATE TABLE metadata (
     metric TEXT PRIMARY KEY,
@@ -84,12 +71,34 @@ CREATE TABLE kv (
 ) WITHOUT ROWID, STRICT;
 ";
 
+/// Tables added by format 2 (created by [`create`], and by [`migrate`] in
+/// format-1 files).
+const ADDED_IN_V2: &str = "
+-- Native-histogram samples, one row each (large and rare next to floats).
+CREATE TABLE IF NOT EXISTS hsamples (
+    series_id INTEGER NOT NULL,
+    t         INTEGER NOT NULL,
+    data      BLOB NOT NULL,
+    PRIMARY KEY (series_id, t)
+) WITHOUT ROWID, STRICT;
+
+-- Every sample of every commit, kept while a change-feed consumer (such as a
+-- remote-write sender) has not acknowledged it. Written only while one exists.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq  INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
+) STRICT;
+";
+
 /// What [`inspect`] found at a path.
 pub(crate) enum FileState {
     /// No file, or an empty one: a new database is created there.
     New,
-    /// A promlite database of a version this build reads.
-    Existing,
+    /// A promlite database of a format this build reads (perhaps after [`migrate`]).
+    Existing {
+        /// Its format version.
+        version: i64,
+    },
 }
 
 /// Checks what is at `path` without modifying it: foreign files and newer
@@ -116,10 +125,20 @@ pub(crate) fn inspect(path: &Path) -> Result<FileState> {
             path.display()
         )));
     }
-    if version > FORMAT_VERSION || version < 1 {
+    if !(1..=FORMAT_VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
-    Ok(FileState::Existing)
+    Ok(FileState::Existing { version })
+}
+
+/// Brings a file of an older format up to [`FORMAT_VERSION`], in one transaction.
+pub(crate) fn migrate(conn: &Connection, from: i64) -> Result<()> {
+    if from >= FORMAT_VERSION {
+        return Ok(());
+    }
+    // 1 → 2: native-histogram samples and the change feed.
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {ADDED_IN_V2} PRAGMA user_version = {FORMAT_VERSION}; COMMIT;"))?;
+    Ok(())
 }
 
 fn not_a_database(path: &Path, e: rusqlite::Error) -> Error {
@@ -139,6 +158,7 @@ pub(crate) fn create(conn: &Connection) -> Result<()> {
          PRAGMA auto_vacuum = INCREMENTAL;
          BEGIN;
          {SCHEMA}
+         {ADDED_IN_V2}
          INSERT INTO meta (key, value) VALUES ('seq', 0);
          INSERT INTO meta (key, value) VALUES ('created_by', 'promlite {}');
          PRAGMA application_id = {APPLICATION_ID};

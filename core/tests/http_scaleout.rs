@@ -1,0 +1,199 @@
+//! The read side of scale-out over HTTP: `/federate` (text format, lookback,
+//! stale markers, union of `match[]`), remote read (`/api/v1/read`, SAMPLES),
+//! their auth, and the remote-write sender stats in `/metrics`.
+#![cfg(feature = "http")]
+
+mod http_common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http_common::{enc, Harness};
+use prost::Message;
+use promlite::http::prompb::{self, LabelMatcher, Query, ReadRequest, ReadResponse};
+use promlite::http::ServerConfig;
+use promlite::{stale_nan, RemoteWriteConfig, STALE_NAN_BITS};
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[test]
+fn federate_serves_the_newest_fresh_sample_of_matching_series() {
+    let h = Harness::start();
+    let now = now_ms();
+    h.append(r#"up{job="api", instance="a:1"}"#, now - 20_000, 0.0);
+    h.append(r#"up{job="api", instance="a:1"}"#, now - 5_000, 1.0);
+    h.append(r#"up{job="api", instance="gone"}"#, now - 9_000, 1.0);
+    h.db.append(&promlite::Labels::parse(r#"up{job="api", instance="gone"}"#).unwrap(), now - 4_000, stale_nan()).unwrap();
+    h.append(r#"up{job="api", instance="old"}"#, now - 6 * 60_000, 1.0);
+    h.append(r#"http_requests_total{job="api", code="200"}"#, now - 3_000, 42.5);
+    h.append(r#"node_load1{job="node"}"#, now - 3_000, 0.25);
+
+    let r = h.get(&format!("/federate?match[]={}&match[]={}", enc(r#"{job="api"}"#), enc("up")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let want = format!(
+        "# TYPE http_requests_total untyped\nhttp_requests_total{{code=\"200\",job=\"api\"}} 42.5 {}\n\
+         # TYPE up untyped\nup{{instance=\"a:1\",job=\"api\"}} 1 {}\n",
+        now - 3_000,
+        now - 5_000
+    );
+    assert_eq!(r.body, want, "stale and out-of-lookback series are left out, each series once");
+
+    let r = h.get("/federate");
+    assert_eq!(r.status, 400);
+    assert!(r.body.contains("match[]"), "{}", r.body);
+    assert_eq!(h.get(&format!("/federate?match[]={}", enc("up{"))).status, 400);
+}
+
+fn read_request(queries: Vec<Query>, accepted: Vec<i32>) -> Vec<u8> {
+    let req = ReadRequest { queries, accepted_response_types: accepted };
+    prompb::snappy_compress(&req.encode_to_vec())
+}
+
+fn query(start: i64, end: i64, matchers: &[(i32, &str, &str)]) -> Query {
+    Query {
+        start_timestamp_ms: start,
+        end_timestamp_ms: end,
+        matchers: matchers
+            .iter()
+            .map(|&(t, n, v)| LabelMatcher { r#type: t, name: n.into(), value: v.into() })
+            .collect(),
+        hints: None,
+    }
+}
+
+const READ_HEADERS: [(&str, &str); 3] = [
+    ("Content-Type", "application/x-protobuf"),
+    ("Content-Encoding", "snappy"),
+    ("X-Prometheus-Remote-Read-Version", "0.1.0"),
+];
+
+fn post_read(h: &Harness, body: &[u8]) -> (u16, Vec<u8>) {
+    let resp = match ureq::post(&format!("{}/api/v1/read", h.base))
+        .set("Content-Type", READ_HEADERS[0].1)
+        .set("Content-Encoding", READ_HEADERS[1].1)
+        .set("X-Prometheus-Remote-Read-Version", READ_HEADERS[2].1)
+        .send_bytes(body)
+    {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = resp.status();
+    if status == 200 {
+        assert_eq!(resp.header("content-encoding"), Some("snappy"));
+        assert_eq!(resp.header("content-type"), Some("application/x-protobuf"));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes).unwrap();
+    (status, bytes)
+}
+
+#[test]
+fn remote_read_returns_raw_samples_per_query() {
+    let h = Harness::start();
+    for t in 0..10 {
+        h.append(r#"cpu{job="api", mode="user"}"#, t * 1000, t as f64);
+        h.append(r#"cpu{job="web", mode="user"}"#, t * 1000, -(t as f64));
+    }
+    h.db.append(&promlite::Labels::parse(r#"cpu{job="api", mode="user"}"#).unwrap(), 10_000, stale_nan()).unwrap();
+    let body = read_request(
+        vec![
+            query(2_000, 10_000, &[(0, "__name__", "cpu"), (0, "job", "api")]),
+            query(0, 1_000, &[(2, "job", "a.*|w.*"), (1, "mode", "system")]),
+            query(0, 1_000, &[(0, "__name__", "nothing")]),
+        ],
+        vec![],
+    );
+    let (status, bytes) = post_read(&h, &body);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let raw = prompb::snappy_decompress(&bytes, 1 << 20).unwrap();
+    let resp = ReadResponse::decode(raw.as_slice()).unwrap();
+    assert_eq!(resp.results.len(), 3);
+    let first = &resp.results[0].timeseries;
+    assert_eq!(first.len(), 1);
+    let labels: Vec<(&str, &str)> = first[0].labels.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+    assert_eq!(labels, [("__name__", "cpu"), ("job", "api"), ("mode", "user")]);
+    let ts: Vec<i64> = first[0].samples.iter().map(|s| s.timestamp).collect();
+    assert_eq!(ts, (2..=10).map(|t| t * 1000).collect::<Vec<_>>());
+    assert_eq!(first[0].samples.last().unwrap().value.to_bits(), STALE_NAN_BITS, "stale markers are served");
+    let second = &resp.results[1].timeseries;
+    assert_eq!(second.len(), 2);
+    assert!(second.iter().all(|s| s.samples.len() == 2));
+    assert!(resp.results[2].timeseries.is_empty());
+}
+
+#[test]
+fn remote_read_refuses_bad_requests_and_oversized_answers() {
+    let h = Harness::with_config(ServerConfig { max_samples: 5, ..ServerConfig::default() });
+    for t in 0..10 {
+        h.append("m", t, 1.0);
+    }
+    let ok_query = || query(0, 100, &[(0, "__name__", "m")]);
+    let cases: [(Vec<u8>, &str); 5] = [
+        (b"not snappy".to_vec(), "snappy"),
+        (prompb::snappy_compress(&[0xff, 0xff]), "invalid protobuf ReadRequest"),
+        (read_request(vec![ok_query()], vec![prompb::RESPONSE_TYPE_STREAMED_XOR_CHUNKS]), "SAMPLES"),
+        (read_request(vec![query(0, 1, &[(7, "a", "b")])], vec![]), "matcher type 7"),
+        (read_request(vec![query(0, 1, &[(2, "a", "(")])], vec![]), "regular expression"),
+    ];
+    for (body, needle) in cases {
+        let (status, bytes) = post_read(&h, &body);
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(status, 400, "{needle}: {text}");
+        assert!(text.contains(needle), "{needle:?} not in {text}");
+    }
+    let (status, bytes) = post_read(&h, &read_request(vec![ok_query()], vec![0, 1]));
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&bytes).contains("limit of 5 samples"));
+}
+
+#[test]
+fn federate_and_remote_read_need_a_read_token() {
+    let h = Harness::with_config(ServerConfig {
+        read_tokens: vec!["reader".into()],
+        write_tokens: vec!["writer".into()],
+        ..ServerConfig::default()
+    });
+    h.append("up", now_ms(), 1.0);
+    let fed = format!("/federate?match[]={}", enc("up"));
+    let body = read_request(vec![query(0, i64::MAX / 2, &[(0, "__name__", "up")])], vec![]);
+    for (token, want) in [(None, 401), (Some("Bearer writer"), 403), (Some("Bearer reader"), 200)] {
+        let auth: Vec<(&str, &str)> = token.map(|t| ("Authorization", t)).into_iter().collect();
+        assert_eq!(h.request("GET", &fed, &auth, b"").status, want, "federate with {token:?}");
+        let mut headers = READ_HEADERS.to_vec();
+        headers.extend(auth);
+        assert_eq!(h.request("POST", "/api/v1/read", &headers, &body).status, want, "read with {token:?}");
+    }
+}
+
+#[test]
+fn metrics_show_remote_write_senders() {
+    let h = Harness::start();
+    // Nothing listens on port 1: every attempt fails and is retried.
+    let config = RemoteWriteConfig::new("backup", "http://127.0.0.1:1/api/v1/write")
+        .flush_interval(Duration::from_millis(10))
+        .backoff(Duration::from_millis(5), Duration::from_millis(20));
+    h.db.remote_write_add(config).unwrap();
+    h.append("m", 1, 1.0);
+    let start = std::time::Instant::now();
+    loop {
+        let body = h.get("/metrics").body;
+        let failed = body
+            .lines()
+            .find(|l| l.starts_with("promlite_remote_write_requests_failed_total{remote_name=\"backup\""))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if failed >= 2.0 {
+            assert!(body.contains("promlite_remote_write_pending_samples{remote_name=\"backup\",url=\"http://127.0.0.1:1/api/v1/write\"} 1\n"), "{body}");
+            assert!(body.contains("promlite_remote_write_running{remote_name=\"backup\",url=\"http://127.0.0.1:1/api/v1/write\"} 1\n"), "{body}");
+            assert!(body.contains("# TYPE promlite_remote_write_retries_total counter"), "{body}");
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "no failures reported: {body}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(h.db.remote_write_remove("backup").unwrap());
+}
