@@ -193,7 +193,7 @@ impl<'a> Evaluator<'a> {
                 for s in &mut series {
                     s.points.iter_mut().for_each(|p| p.v = -p.v);
                     for hp in &mut s.hpoints {
-                        hp.h = std::sync::Arc::new(hist::scaled(&hp.h, -1.0));
+                        std::sync::Arc::make_mut(&mut hp.h).negate();
                     }
                     self.drop_name(s);
                 }

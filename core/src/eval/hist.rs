@@ -73,30 +73,15 @@ pub(crate) fn sub(a: &FloatHistogram, b: &FloatHistogram) -> Option<Combined> {
     combined(a.clone(), FloatHistogram::sub, b)
 }
 
-/// Whether a counter reset happened between `prev` and `curr`, honouring
-/// `curr`'s counter-reset hint.
-pub(crate) fn detect_reset(curr: &FloatHistogram, prev: &FloatHistogram) -> bool {
-    curr.detect_reset(prev)
-}
 
-/// [`detect_reset`] judged by the values alone, ignoring hints.
+/// Whether a counter reset happened between `prev` and `curr`, judged by
+/// the values alone (counter-reset hints ignored).
 pub(crate) fn detect_reset_by_value(curr: &FloatHistogram, prev: &FloatHistogram) -> bool {
     let mut unhinted = curr.clone();
     unhinted.counter_reset_hint = CounterResetHint::Unknown;
-    detect_reset(&unhinted, prev)
+    unhinted.detect_reset(prev)
 }
 
-/// `h` at the (lower or equal) resolution `schema`.
-pub(crate) fn copy_to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
-    let mut out = h.clone();
-    out.reduce_resolution(schema);
-    out
-}
-
-/// Whether two histograms are equal as PromQL's `==` compares them.
-pub(crate) fn equals(a: &FloatHistogram, b: &FloatHistogram) -> bool {
-    a.equals(b)
-}
 
 /// Go's `FloatHistogram.String()`, e.g. `{count:4, sum:5, [-2,-1):1,
 /// [-0.001,0.001]:2, (1,2]:1}`: the populated buckets in ascending order with
@@ -147,22 +132,14 @@ pub(crate) fn quantile(q: f64, h: &FloatHistogram) -> (f64, QuantileNote) {
     (v, note)
 }
 
-/// The fraction of observations between `lower` and `upper`; true when NaN
-/// observations were left out.
-pub(crate) fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> (f64, bool) {
-    h.fraction(lower, upper)
-}
 
-/// The estimated variance of the observations (`histogram_stdvar`).
-pub(crate) fn stdvar(h: &FloatHistogram) -> f64 {
-    h.stdvar()
-}
+
 
 /// The value at `t` on the line from `a` to `b`; for a counter that reset
 /// between them the line starts at zero. `None` when the two cannot be combined.
 pub(crate) fn interpolate(a: &HPoint, b: &HPoint, t: i64, counter: bool) -> Option<FloatHistogram> {
     let fraction = (t - a.t) as f64 / (b.t - a.t) as f64;
-    if counter && b.h.counter_reset_hint != CounterResetHint::Gauge && detect_reset(&b.h, &a.h) {
+    if counter && b.h.counter_reset_hint != CounterResetHint::Gauge && b.h.detect_reset(&a.h) {
         return Some(scaled(&b.h, fraction));
     }
     let step = sub(&b.h, &a.h)?;

@@ -47,15 +47,15 @@ pub(crate) fn histogram_sum(ev: &mut Evaluator, call: &Call, r: StepRange) -> Re
 }
 
 pub(crate) fn histogram_avg(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    native_value(ev, call, r, |h| h.sum / h.count)
+    native_value(ev, call, r, FloatHistogram::mean)
 }
 
 pub(crate) fn histogram_stddev(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    native_value(ev, call, r, |h| hist::stdvar(h).sqrt())
+    native_value(ev, call, r, FloatHistogram::stddev)
 }
 
 pub(crate) fn histogram_stdvar(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    native_value(ev, call, r, hist::stdvar)
+    native_value(ev, call, r, FloatHistogram::stdvar)
 }
 
 /// The histograms in a vector: per input series its classic group (the
@@ -291,7 +291,7 @@ pub(crate) fn histogram_fraction(ev: &mut Evaluator, call: &Call, r: StepRange) 
         let v = match &at {
             HistogramAt::Classic { buckets, .. } => bucket_fraction(lower[k], upper[k], &mut (*buckets).clone()),
             HistogramAt::Native { series: i, h } => {
-                let (v, nans) = hist::fraction(lower[k], upper[k], h);
+                let (v, nans) = h.fraction(lower[k], upper[k]);
                 if nans {
                     nan_series.push(*i);
                 }

@@ -85,7 +85,7 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
     }
     // After a reset right after the first sample, the first sample's
     // layout does not matter: count from an empty histogram instead.
-    if counter && hs.len() > 1 && hist::detect_reset(&hs[1].h, &prev) {
+    if counter && hs.len() > 1 && hs[1].h.detect_reset(&prev) {
         prev = hist::empty_like(&hs[1].h);
     }
     let custom = prev.uses_custom_buckets();
@@ -106,11 +106,11 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
             }
         }
     }
-    let mut result = noted(hist::sub(&hist::copy_to_schema(last, min_schema), &prev), "subtraction", cx)?;
+    let mut result = noted(hist::sub(&last.to_schema(min_schema), &prev), "subtraction", cx)?;
     if counter {
         let mut before: &FloatHistogram = &prev;
         for hp in &hs[1..] {
-            if hist::detect_reset(&hp.h, before) {
+            if hp.h.detect_reset(before) {
                 result = noted(hist::add(&result, before), "addition", cx)?;
             }
             before = &hp.h;
@@ -213,7 +213,7 @@ fn instant_value(w: &Window, cx: &mut HistContext, rate: bool) -> Output {
                 cx.annotations.native_histogram_not_gauge(cx.metric);
             }
             let mut result = (*b).clone();
-            if !rate || !hist::detect_reset(&b, &a) {
+            if !rate || !b.detect_reset(&a) {
                 let Some(diff) = noted(hist::sub(&b, &a), "subtraction", cx) else { return Ok(None) };
                 result = diff;
             }
@@ -309,7 +309,7 @@ pub(crate) fn ts_of_last_over_time(w: &Window, _: &mut HistContext) -> Output {
 pub(crate) fn changes(w: &Window, _: &mut HistContext) -> Output {
     Ok(count_transitions(w, |a, b| match (a, b) {
         (StepValue::Float(x), StepValue::Float(y)) => x != y && !(x.is_nan() && y.is_nan()),
-        (StepValue::Hist(x), StepValue::Hist(y)) => !hist::equals(x, y),
+        (StepValue::Hist(x), StepValue::Hist(y)) => !x.equals(y),
         _ => true,
     })
     .map(StepValue::Float))
@@ -318,7 +318,7 @@ pub(crate) fn changes(w: &Window, _: &mut HistContext) -> Output {
 pub(crate) fn resets(w: &Window, _: &mut HistContext) -> Output {
     Ok(count_transitions(w, |a, b| match (a, b) {
         (StepValue::Float(x), StepValue::Float(y)) => y < x,
-        (StepValue::Hist(x), StepValue::Hist(y)) => hist::detect_reset(y, x),
+        (StepValue::Hist(x), StepValue::Hist(y)) => y.detect_reset(x),
         _ => true,
     })
     .map(StepValue::Float))
