@@ -212,7 +212,7 @@ fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
     }
     if let Some(n) = item.strip_prefix("_x") {
         let n: usize = n.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
-        out.extend(std::iter::repeat(SeqValue::Omitted).take(n));
+        out.extend(std::iter::repeat_n(SeqValue::Omitted, n));
         return Ok(());
     }
     if item == "stale" {
@@ -249,9 +249,7 @@ fn leading_number(s: &str) -> Result<(f64, &str), String> {
     }
     let body = &s[i..];
     let lower = body.to_ascii_lowercase();
-    let len = if lower.starts_with("inf") {
-        3
-    } else if lower.starts_with("nan") {
+    let len = if lower.starts_with("inf") || lower.starts_with("nan") {
         3
     } else {
         // No hex here: in `0+0x10` the `x` is the repetition.
