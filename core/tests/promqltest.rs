@@ -12,38 +12,35 @@
 //! the same result, and (b) with `@ <eval time>` added to its selectors at
 //! several other evaluation times. A case passes only if all runs pass.
 //!
-//! Skip rule: promlite stores float samples only. An eval is skipped (and
-//! counted as skipped) exactly when its expected output contains a native
-//! histogram (`{{…}}`), or when one of its selectors matches a series that
-//! holds native histogram samples: a loaded series with a `{{…}}` value, or
-//! a histogram that `load_with_nhcb` derives from `_bucket`/`_sum`/`_count`
-//! series. (For a query promlite cannot parse, such as one using the
-//! native-histogram-only trim operators `</` and `>/`, the selectors cannot
-//! be inspected; then the name of such a series appearing in the query as a
-//! word counts.) Nothing else is skipped.
+//! Native histograms (`{{…}}` values, `load_with_nhcb`) are loaded like
+//! floats, through the storage engine, and compared as Prometheus's harness
+//! compares them. Nothing is skipped.
 //!
 //! The scripts are looked up in `$PROMQL_TESTDATA`, then `testdata/promql`
 //! and `../shared/promql-testdata` relative to the workspace.
 
 #[path = "promqltest/check.rs"]
 mod check;
+#[path = "promqltest/nhcb.rs"]
+mod nhcb;
 #[path = "promqltest/script.rs"]
 mod script;
 #[path = "promqltest/series_desc.rs"]
 mod series_desc;
 #[path = "promqltest/store.rs"]
 mod store;
+#[path = "promqltest/tsdb_hints.rs"]
+mod tsdb_hints;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use promlite::promql::{parse, AtModifier, Expr, ExprKind};
-use promlite::{Labels, QueryOptions, QueryResult};
+use promlite::{QueryOptions, QueryResult};
 
 use check::{check_outcome, compare_value, outcome_text};
-use script::{parse_script, Command, Eval, EvalKind, Expected, Load};
-use series_desc::SeqValue;
+use script::{parse_script, Command, Eval, EvalKind, Expected};
 use store::Store;
 
 fn testdata_dir() -> Option<PathBuf> {
@@ -74,89 +71,7 @@ fn query_options() -> QueryOptions {
 
 enum Outcome {
     Pass,
-    Skip,
     Fail { got: String, reason: String },
-}
-
-/// Series holding native histograms in the current data, for the skip rule.
-#[derive(Default)]
-struct NativeSeries(Vec<Labels>);
-
-impl NativeSeries {
-    fn register(&mut self, load: &Load) {
-        for s in &load.series {
-            if s.values.iter().any(|v| *v == SeqValue::Histogram) {
-                self.0.push(s.labels.clone());
-            }
-            if load.with_nhcb {
-                if let Some(base) = nhcb_series(&s.labels) {
-                    self.0.push(base);
-                }
-            }
-        }
-    }
-
-    /// Whether any selector of `expr` matches a native-histogram series.
-    fn read_by(&self, expr: &Expr) -> bool {
-        let mut hit = false;
-        visit_selectors(expr, &mut |matchers| {
-            hit |= self.0.iter().any(|l| matchers.iter().all(|m| m.matches_labels(l)));
-        });
-        hit
-    }
-}
-
-impl NativeSeries {
-    /// For a query promlite cannot parse (e.g. the native-histogram-only
-    /// trim operators `</` and `>/`): whether it names such a series' metric.
-    fn named_in(&self, query: &str) -> bool {
-        let words: Vec<&str> = query.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).collect();
-        self.0.iter().filter_map(|l| l.metric_name()).any(|n| words.contains(&n))
-    }
-}
-
-/// The native histogram `load_with_nhcb` makes of a classic histogram series.
-fn nhcb_series(labels: &Labels) -> Option<Labels> {
-    let name = labels.metric_name()?;
-    let base = if let Some(b) = name.strip_suffix("_bucket") {
-        labels.get("le")?;
-        b
-    } else {
-        name.strip_suffix("_count").or_else(|| name.strip_suffix("_sum"))?
-    };
-    let mut out = labels.clone();
-    out.remove("le");
-    out.set("__name__", base);
-    Some(out)
-}
-
-fn visit_selectors(expr: &Expr, f: &mut dyn FnMut(&[promlite::Matcher])) {
-    match &expr.kind {
-        ExprKind::VectorSelector(s) => f(&s.matchers),
-        ExprKind::MatrixSelector(m) => f(&m.selector.matchers),
-        ExprKind::Subquery(s) => visit_selectors(&s.expr, f),
-        ExprKind::Call(c) => c.args.iter().for_each(|a| visit_selectors(a, f)),
-        ExprKind::Aggregate(a) => {
-            visit_selectors(&a.expr, f);
-            if let Some(p) = &a.param {
-                visit_selectors(p, f);
-            }
-        }
-        ExprKind::Binary(b) => {
-            visit_selectors(&b.lhs, f);
-            visit_selectors(&b.rhs, f);
-        }
-        ExprKind::Unary(u) => visit_selectors(&u.expr, f),
-        ExprKind::Paren(e) => visit_selectors(e, f),
-        ExprKind::Number(_) | ExprKind::String(_) => {}
-    }
-}
-
-fn expects_native_histograms(eval: &Eval) -> bool {
-    match &eval.expected {
-        Expected::Series(s) => s.iter().any(|(_, v)| v.contains(&SeqValue::Histogram)),
-        _ => false,
-    }
 }
 
 /// Functions whose result depends on the evaluation time even with `@`, so
@@ -272,7 +187,12 @@ fn range_mode_check(store: &Store, eval: &Eval, expr: &Expr, t: i64, opts: &Quer
     }
     let samples: Vec<promlite::Sample> = series
         .iter()
-        .filter_map(|s| s.points.iter().find(|p| p.t == t).map(|p| promlite::Sample { labels: s.labels.clone(), t, v: p.v, h: None }))
+        .filter_map(|s| {
+            let float = s.points.iter().find(|p| p.t == t).map(|p| (p.v, None));
+            let histogram = || s.histograms.iter().find(|p| p.t == t).map(|p| (0.0, Some(p.h.clone())));
+            let (v, h) = float.or_else(histogram)?;
+            Some(promlite::Sample { labels: s.labels.clone(), t, v, h })
+        })
         .collect();
     let value = if matches!(eval.expected, Expected::Scalar(_)) {
         match samples.first() {
@@ -285,14 +205,7 @@ fn range_mode_check(store: &Store, eval: &Eval, expr: &Expr, t: i64, opts: &Quer
     compare_value(eval, &value, (t, t, 1)).map_err(|r| (got, format!("range mode: {r}")))
 }
 
-fn run_eval(store: &Store, native: &NativeSeries, eval: &Eval, opts: &QueryOptions) -> Outcome {
-    let reads_native = match parse(&eval.query) {
-        Ok(e) => native.read_by(&e),
-        Err(_) => native.named_in(&eval.query),
-    };
-    if expects_native_histograms(eval) || reads_native {
-        return Outcome::Skip;
-    }
+fn run_eval(store: &Store, eval: &Eval, opts: &QueryOptions) -> Outcome {
     let result = match eval.kind {
         EvalKind::Instant { at } => run_instant(store, eval, at, opts),
         EvalKind::Range { start, end, step } => {
@@ -327,22 +240,16 @@ fn run_file(path: &Path, scratch: &Path, failures: &mut String, opts: &QueryOpti
         }
     };
     let mut store = Store::open(scratch, &name);
-    let mut native = NativeSeries::default();
     for cmd in &commands {
         match cmd {
-            Command::Clear => {
-                store.clear();
-                native = NativeSeries::default();
-            }
+            Command::Clear => store.clear(),
             Command::Load(load) => {
-                native.register(load);
                 if let Err(e) = store.load(load) {
                     let _ = writeln!(failures, "== {name}: load failed: {e}\n");
                 }
             }
-            Command::Eval(eval) => match run_eval(&store, &native, eval, opts) {
+            Command::Eval(eval) => match run_eval(&store, eval, opts) {
                 Outcome::Pass => tally.passed += 1,
-                Outcome::Skip => tally.skipped += 1,
                 Outcome::Fail { got, reason } => {
                     tally.failed += 1;
                     let _ = writeln!(

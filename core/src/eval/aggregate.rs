@@ -2,14 +2,18 @@
 //! `by`/`without` grouping. Each input series is assigned to its group once;
 //! the step loop then only adds numbers into per-group accumulators.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap;
 
-use super::annotations::go_g;
+use super::annotations::{go_g, Annotations};
 use super::engine::Evaluator;
+use super::hist::{self, HistogramSum};
 use super::output::OutputBuilder;
-use super::series::{go_quote, keep_labels, StepCursor, StepRange, StepSeries, Val};
+use super::series::{go_quote, keep_labels, StepCursor, StepRange, StepSeries, StepValue, Val};
 use crate::error::{Error, Result};
-use crate::model::{Labels, Point, METRIC_NAME};
+use crate::histogram::FloatHistogram;
+use crate::model::{HPoint, Labels, Point, METRIC_NAME};
 use crate::promql::{Aggregate, AggregateOp, ExprKind};
 use crate::value::format_value;
 
@@ -27,6 +31,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
     };
     let input = ev.eval_vector(&agg.expr, r)?;
     let (group_of, group_labels) = assign_groups(&input, agg);
+    let histograms = input.iter().any(|s| !s.hpoints.is_empty());
     match agg.op {
         AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk | AggregateOp::LimitRatio => {
             let params = params.ok_or_else(|| Error::execution("aggregation needs a parameter"))?;
@@ -38,7 +43,7 @@ pub(crate) fn eval_aggregate(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) 
                     check_quantile_params(ev, p);
                 }
             }
-            reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r).map(Val::Vector)
+            reduce(ev, agg.op, params.as_deref(), &input, &group_of, group_labels, r, histograms).map(Val::Vector)
         }
     }
 }
@@ -113,7 +118,6 @@ pub(crate) fn kahan_add(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 /// Running state of one group at one step.
 #[derive(Clone, Default)]
 struct Accumulator {
-    stamp: usize,
     value: f64,
     mean: f64,
     kahan_c: f64,
@@ -124,8 +128,7 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn start(&mut self, op: AggregateOp, stamp: usize, v: f64, drop_name: bool) {
-        self.stamp = stamp;
+    fn start(&mut self, op: AggregateOp, v: f64, drop_name: bool) {
         self.value = v;
         self.mean = v;
         self.kahan_c = 0.0;
@@ -189,16 +192,31 @@ impl Accumulator {
     }
 }
 
-fn reduce(
-    ev: &Evaluator,
-    op: AggregateOp,
-    params: Option<&[f64]>,
+/// How an aggregation folds the samples of each group at one step (see [`fold_steps`]).
+trait GroupFold {
+    /// The sample read from the input: `f64` on the float-only fast path.
+    type Sample;
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<Self::Sample>;
+    /// The first sample of group `g` at this step; false if it was skipped
+    /// (the group then has no value yet).
+    fn start(&mut self, g: usize, s: &StepSeries, v: Self::Sample, annotations: &mut Annotations) -> bool;
+    /// A further sample of group `g` at this step.
+    fn add(&mut self, g: usize, s: &StepSeries, v: Self::Sample, annotations: &mut Annotations);
+    /// Writes group `g`'s value for step `k` (at `ts`) into `out`, if it has one.
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, annotations: &mut Annotations);
+}
+
+/// Walks the steps: every input series' sample goes to its group, then
+/// every group that received one emits its value.
+fn fold_steps<F: GroupFold>(
+    ev: &mut Evaluator,
+    fold: &mut F,
     input: &[StepSeries],
     group_of: &[usize],
     group_labels: Vec<Labels>,
     r: StepRange,
 ) -> Result<Vec<StepSeries>> {
-    let mut acc: Vec<Accumulator> = vec![Accumulator::default(); group_labels.len()];
+    let mut started = vec![0usize; group_labels.len()];
     let mut out: Vec<StepSeries> = group_labels.into_iter().map(|l| StepSeries::new(l, false)).collect();
     let mut cursor = StepCursor::new(input.len());
     let mut touched: Vec<usize> = Vec::new();
@@ -209,26 +227,198 @@ fn reduce(
         let stamp = k + 1;
         touched.clear();
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
+            let Some(v) = F::read(&mut cursor, i, s, ts) else { continue };
             let g = group_of[i];
-            let a = &mut acc[g];
-            if a.stamp != stamp {
-                a.start(op, stamp, v, s.drop_name);
-                touched.push(g);
+            if started[g] != stamp {
+                if fold.start(g, s, v, &mut ev.annotations) {
+                    started[g] = stamp;
+                    touched.push(g);
+                }
             } else {
-                a.add(op, v, s.drop_name);
+                fold.add(g, s, v, &mut ev.annotations);
             }
         }
-        let q = params.map_or(0.0, |p| p[k]);
         touched.sort_unstable();
         for &g in &touched {
-            let v = acc[g].result(op, q);
-            out[g].points.push(Point::new(ts, v));
-            out[g].drop_name = acc[g].drop_name;
+            fold.emit(g, k, ts, &mut out[g], &mut ev.annotations);
         }
     }
-    out.retain(|s| !s.points.is_empty());
+    out.retain(|s| !s.is_empty());
     Ok(out)
+}
+
+/// Float aggregation: one [`Accumulator`] per group.
+struct FloatFold<'p> {
+    op: AggregateOp,
+    params: Option<&'p [f64]>,
+    acc: Vec<Accumulator>,
+}
+
+impl GroupFold for FloatFold<'_> {
+    type Sample = f64;
+
+    #[inline]
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<f64> {
+        cursor.value_at(i, s, ts)
+    }
+
+    #[inline]
+    fn start(&mut self, g: usize, s: &StepSeries, v: f64, _: &mut Annotations) -> bool {
+        self.acc[g].start(self.op, v, s.drop_name);
+        true
+    }
+
+    #[inline]
+    fn add(&mut self, g: usize, s: &StepSeries, v: f64, _: &mut Annotations) {
+        self.acc[g].add(self.op, v, s.drop_name);
+    }
+
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, _: &mut Annotations) {
+        let q = self.params.map_or(0.0, |p| p[k]);
+        out.points.push(Point::new(ts, self.acc[g].result(self.op, q)));
+        out.drop_name = self.acc[g].drop_name;
+    }
+}
+
+/// Histogram state of one `sum`/`avg` group at one step.
+#[derive(Default)]
+struct HistogramGroup {
+    /// The running sum (or mean); `None` while the group holds floats only.
+    value: Option<HistogramSum>,
+    has_float: bool,
+    has_histogram: bool,
+    /// Histograms that cannot be combined were met: no result.
+    incompatible: bool,
+}
+
+impl HistogramGroup {
+    fn starting_with(h: &FloatHistogram, op: AggregateOp) -> Self {
+        HistogramGroup { value: Some(HistogramSum::new(h, op == AggregateOp::Avg)), has_histogram: true, ..Default::default() }
+    }
+
+    /// Adds `h` to the sum (or mean).
+    fn add(&mut self, h: &FloatHistogram, annotations: &mut Annotations, metric: &str) {
+        self.has_histogram = true;
+        // A group that started with floats is mixed: nothing to add to.
+        let Some(sum) = &mut self.value else { return };
+        if !sum.add(h) {
+            annotations.mixed_exponential_custom_histograms(metric);
+            self.incompatible = true;
+        }
+    }
+}
+
+/// Aggregation of inputs holding histograms: `sum` and `avg` combine
+/// histograms (but never histograms with floats), `count` and `group` count
+/// them, the other aggregations skip them with an info.
+struct HistogramFold<'p> {
+    floats: FloatFold<'p>,
+    groups: Vec<HistogramGroup>,
+    /// `sum` or `avg`.
+    combines: bool,
+}
+
+impl HistogramFold<'_> {
+    /// A sample `count`/`group` take as it is, or another aggregation as a
+    /// float; `None` for a histogram the aggregation skips.
+    fn as_float(&self, v: &StepValue, annotations: &mut Annotations) -> Option<f64> {
+        match v {
+            StepValue::Float(f) => Some(*f),
+            StepValue::Hist(_) if matches!(self.floats.op, AggregateOp::Count | AggregateOp::Group) => Some(0.0),
+            StepValue::Hist(_) => {
+                annotations.histogram_ignored_in_aggregation(self.floats.op.as_str());
+                None
+            }
+        }
+    }
+}
+
+impl GroupFold for HistogramFold<'_> {
+    type Sample = StepValue;
+
+    fn read(cursor: &mut StepCursor, i: usize, s: &StepSeries, ts: i64) -> Option<StepValue> {
+        cursor.sample_at(i, s, ts)
+    }
+
+    fn start(&mut self, g: usize, s: &StepSeries, v: StepValue, annotations: &mut Annotations) -> bool {
+        match v {
+            StepValue::Hist(h) if self.combines => {
+                self.floats.acc[g].start(self.floats.op, 0.0, s.drop_name);
+                self.groups[g] = HistogramGroup::starting_with(&h, self.floats.op);
+            }
+            v => {
+                let Some(f) = self.as_float(&v, annotations) else { return false };
+                self.floats.acc[g].start(self.floats.op, f, s.drop_name);
+                self.groups[g] = HistogramGroup { has_float: true, ..Default::default() };
+            }
+        }
+        true
+    }
+
+    fn add(&mut self, g: usize, s: &StepSeries, v: StepValue, annotations: &mut Annotations) {
+        if self.groups[g].incompatible {
+            return;
+        }
+        match v {
+            StepValue::Hist(h) if self.combines => {
+                self.floats.acc[g].drop_name |= s.drop_name;
+                self.groups[g].add(&h, annotations, s.labels.metric_name().unwrap_or(""));
+            }
+            v => {
+                let Some(f) = self.as_float(&v, annotations) else { return };
+                self.floats.acc[g].add(self.floats.op, f, s.drop_name);
+                self.groups[g].has_float = true;
+            }
+        }
+    }
+
+    fn emit(&mut self, g: usize, k: usize, ts: i64, out: &mut StepSeries, annotations: &mut Annotations) {
+        let group = &mut self.groups[g];
+        if !(self.combines && group.has_histogram) {
+            return self.floats.emit(g, k, ts, out, annotations);
+        }
+        if group.has_float {
+            annotations.mixed_floats_histograms_aggregation();
+            return;
+        }
+        if group.incompatible {
+            return;
+        }
+        let sum = group.value.take().expect("a histogram group has a value");
+        if sum.counter_reset_collision() {
+            annotations.counter_reset_collision("aggregation");
+        }
+        if sum.reconciled() {
+            annotations.mismatched_custom_buckets("aggregation");
+        }
+        out.hpoints.push(HPoint { t: ts, h: Arc::new(sum.finish()) });
+        out.drop_name = self.floats.acc[g].drop_name;
+    }
+}
+
+/// `sum`, `avg`, `min`, … over the groups; `histograms`: the input holds some.
+#[allow(clippy::too_many_arguments)]
+fn reduce(
+    ev: &mut Evaluator,
+    op: AggregateOp,
+    params: Option<&[f64]>,
+    input: &[StepSeries],
+    group_of: &[usize],
+    group_labels: Vec<Labels>,
+    r: StepRange,
+    histograms: bool,
+) -> Result<Vec<StepSeries>> {
+    let n = group_labels.len();
+    let mut floats = FloatFold { op, params, acc: vec![Accumulator::default(); n] };
+    if !histograms {
+        return fold_steps(ev, &mut floats, input, group_of, group_labels, r);
+    }
+    let mut fold = HistogramFold {
+        floats,
+        groups: (0..n).map(|_| HistogramGroup::default()).collect(),
+        combines: matches!(op, AggregateOp::Sum | AggregateOp::Avg),
+    };
+    fold_steps(ev, &mut fold, input, group_of, group_labels, r)
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks;
@@ -257,11 +447,13 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
 
-/// A candidate of `topk`/`bottomk`/`limitk`/`limit_ratio`: input series and value.
-#[derive(Clone, Copy)]
+/// A candidate of `topk`/`bottomk`/`limitk`/`limit_ratio`: input series and
+/// value (`h` for a histogram sample, which only `limitk`/`limit_ratio` keep).
+#[derive(Clone)]
 struct Candidate {
     series: usize,
     v: f64,
+    h: Option<Arc<FloatHistogram>>,
 }
 
 /// Go's `vectorByValueHeap` order (NaN smallest) or its reverse for bottomk.
@@ -385,6 +577,8 @@ fn select_k(
     let mut out = OutputBuilder::new(r.is_instant());
     let slots: Vec<usize> = input.iter().map(|s| out.slot(&s.labels, s.drop_name)).collect();
     let mut cursor = StepCursor::new(input.len());
+    let histograms = input.iter().any(|s| !s.hpoints.is_empty());
+    let ordered = matches!(op, AggregateOp::Topk | AggregateOp::Bottomk);
     for (k, ts) in r.iter().enumerate() {
         if k % 1024 == 1023 {
             ev.check_limits()?;
@@ -399,8 +593,24 @@ fn select_k(
             _ => kk < 1,
         };
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
+            let (v, h) = if histograms {
+                match cursor.sample_at(i, s, ts) {
+                    Some(StepValue::Float(v)) => (v, None),
+                    Some(StepValue::Hist(h)) => (0.0, Some(h)),
+                    None => continue,
+                }
+            } else {
+                match cursor.value_at(i, s, ts) {
+                    Some(v) => (v, None),
+                    None => continue,
+                }
+            };
             if skip_step {
+                continue;
+            }
+            if ordered && h.is_some() {
+                // Histograms have no order.
+                ev.annotations.histogram_ignored_in_aggregation(op.as_str());
                 continue;
             }
             let g = group_of[i];
@@ -410,7 +620,7 @@ fn select_k(
                 order.push(g);
             }
             let heap = &mut heaps[g];
-            let c = Candidate { series: i, v };
+            let c = Candidate { series: i, v, h };
             match op {
                 AggregateOp::Topk | AggregateOp::Bottomk => {
                     if (heap.items.len() as i64) < kk {
@@ -450,7 +660,10 @@ fn select_k(
                 _ => {}
             }
             for c in items.iter() {
-                out.push(slots[c.series], ts, c.v)?;
+                match &c.h {
+                    Some(h) => out.push_value(slots[c.series], ts, StepValue::Hist(h.clone()))?,
+                    None => out.push(slots[c.series], ts, c.v)?,
+                };
             }
         }
     }
@@ -479,13 +692,16 @@ fn order_asc(a: f64, b: f64) -> std::cmp::Ordering {
     }
 }
 
+/// The `count_values` output series for a sample of `labels` with value text `value`.
+fn value_slot(out: &mut OutputBuilder, labels: &Labels, label: &str, value: &str, grouped: &Aggregate) -> usize {
+    let mut with_value = labels.clone();
+    with_value.set(label, value);
+    out.slot(&grouping_labels(&with_value, grouped), false)
+}
+
 fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val> {
-    let label = match agg.param.as_deref().map(|p| &p.kind) {
+    let label = match agg.param.as_deref().map(|p| &super::functions::unparen(p).kind) {
         Some(ExprKind::String(s)) => s.clone(),
-        Some(ExprKind::Paren(inner)) => match &inner.kind {
-            ExprKind::String(s) => s.clone(),
-            _ => return Err(Error::execution("count_values needs a string parameter")),
-        },
         _ => return Err(Error::execution("count_values needs a string parameter")),
     };
     if label.is_empty() || label.contains('\u{fffd}') {
@@ -505,17 +721,18 @@ fn count_values(ev: &mut Evaluator, agg: &Aggregate, r: StepRange) -> Result<Val
     for ts in r.iter() {
         counts.clear();
         for (i, s) in input.iter().enumerate() {
-            let Some(v) = cursor.value_at(i, s, ts) else { continue };
-            let key = (i, v.to_bits());
-            let slot = match slot_of.get(&key) {
-                Some(&slot) => slot,
-                None => {
-                    let mut with_value = s.labels.clone();
-                    with_value.set(&label, &format_value(v));
-                    let slot = out.slot(&grouping_labels(&with_value, &grouped), false);
-                    slot_of.insert(key, slot);
-                    slot
-                }
+            let Some(sample) = cursor.sample_at(i, s, ts) else { continue };
+            let slot = match sample {
+                StepValue::Float(v) => match slot_of.get(&(i, v.to_bits())) {
+                    Some(&slot) => slot,
+                    None => {
+                        let slot = value_slot(&mut out, &s.labels, &label, &format_value(v), &grouped);
+                        slot_of.insert((i, v.to_bits()), slot);
+                        slot
+                    }
+                },
+                // Histogram values are rare here: their label is built each time.
+                StepValue::Hist(h) => value_slot(&mut out, &s.labels, &label, &hist::go_string(&h), &grouped),
             };
             match counts.iter_mut().find(|(s, _)| *s == slot) {
                 Some((_, c)) => *c += 1.0,
@@ -555,10 +772,10 @@ mod tests {
     fn go_heap_keeps_the_k_largest() {
         let mut h = GoHeap { items: Vec::new(), reverse: false };
         for (i, v) in [5.0, 1.0, 3.0].into_iter().enumerate() {
-            h.push(Candidate { series: i, v });
+            h.push(Candidate { series: i, v, h: None });
         }
         assert_eq!(h.items[0].v, 1.0, "smallest on top");
-        h.items[0] = Candidate { series: 3, v: 4.0 };
+        h.items[0] = Candidate { series: 3, v: 4.0, h: None };
         h.fix_top();
         assert_eq!(h.items[0].v, 3.0);
     }

@@ -42,23 +42,113 @@ impl Annotations {
     }
 
     pub fn bad_bucket_label(&mut self, metric: &str, le: &str) {
-        self.warn(format!(
-            "bucket label \"le\" is missing or has a malformed value of {} for metric name {}",
-            go_quote_str(le),
-            go_quote_str(metric)
+        self.warn(with_metric_name(
+            format!("bucket label \"le\" is missing or has a malformed value of {}", go_quote_str(le)),
+            metric,
         ));
     }
 
     pub fn forced_monotonicity(&mut self, metric: &str) {
+        self.info(with_metric_name(
+            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)".into(),
+            metric,
+        ));
+    }
+
+    /// A range or binary operation met floats and histograms where it cannot mix them.
+    pub fn mixed_floats_histograms(&mut self, metric: &str) {
+        self.warn(format!("encountered a mix of histograms and floats for metric name {}", go_quote_str(metric)));
+    }
+
+    /// `sum`/`avg` met floats and histograms in one group.
+    pub fn mixed_floats_histograms_aggregation(&mut self) {
+        self.warn("encountered a mix of histograms and floats for aggregation".to_string());
+    }
+
+    /// A float-only range function skipped the histograms of a mixed window.
+    pub fn histogram_ignored_in_mixed_range(&mut self, metric: &str) {
         self.info(format!(
-            "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {}",
+            "ignored histograms in a range containing both floats and histograms for metric name {}",
             go_quote_str(metric)
+        ));
+    }
+
+    /// A float-only aggregation (`min`, `topk`, …) skipped a histogram.
+    pub fn histogram_ignored_in_aggregation(&mut self, op: &str) {
+        self.info(format!("ignored histogram in {op} aggregation"));
+    }
+
+    /// A counter function (`rate`, `irate`, …) read a gauge histogram.
+    pub fn native_histogram_not_counter(&mut self, metric: &str) {
+        self.warn(format!("this native histogram metric is not a counter: {}", go_quote_str(metric)));
+    }
+
+    /// A gauge function (`delta`, `idelta`) read a counter histogram.
+    pub fn native_histogram_not_gauge(&mut self, metric: &str) {
+        self.warn(format!("this native histogram metric is not a gauge: {}", go_quote_str(metric)));
+    }
+
+    /// Histograms with exponential and with custom buckets cannot be combined.
+    pub fn mixed_exponential_custom_histograms(&mut self, metric: &str) {
+        self.warn(format!(
+            "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {}",
+            go_quote_str(metric)
+        ));
+    }
+
+    /// A binary operator is not defined between these sample types.
+    pub fn incompatible_types_in_binop(&mut self, lhs: &str, op: &str, rhs: &str) {
+        self.info(format!("incompatible sample types encountered for binary operator {}: {lhs} {op} {rhs}", go_quote_str(op)));
+    }
+
+    /// A binary operator met two histograms whose buckets cannot be combined.
+    pub fn incompatible_bucket_layout_in_binop(&mut self, op: &str) {
+        self.warn(format!("incompatible bucket layout encountered for binary operator {op}"));
+    }
+
+    /// `histogram_quantile`/`histogram_fraction` found a classic and a native
+    /// histogram for the same series; `metric` is empty when names are dropped early.
+    pub fn mixed_classic_native_histograms(&mut self, metric: &str) {
+        self.warn(with_metric_name("vector contains a mix of classic and native histograms".into(), metric));
+    }
+
+    /// Histograms combined across samples carried contradicting counter-reset hints.
+    pub fn counter_reset_collision(&mut self, operation: &str) {
+        self.warn(format!("conflicting counter resets during histogram {operation}"));
+    }
+
+    /// Custom-bucket histograms with different bounds were combined on their common bounds.
+    pub fn mismatched_custom_buckets(&mut self, operation: &str) {
+        self.info(format!("mismatched custom buckets were reconciled during {operation}"));
+    }
+
+    pub fn quantile_nan_result(&mut self, metric: &str) {
+        self.info(with_metric_name("input to histogram_quantile has NaN observations, result is NaN".into(), metric));
+    }
+
+    pub fn quantile_nan_skew(&mut self, metric: &str) {
+        self.info(with_metric_name("input to histogram_quantile has NaN observations, result is skewed higher".into(), metric));
+    }
+
+    pub fn fraction_nans(&mut self, metric: &str) {
+        self.info(with_metric_name(
+            "input to histogram_fraction has NaN observations, which are excluded from all fractions".into(),
+            metric,
         ));
     }
 
     pub fn sort_in_range_query(&mut self, func: &str) {
         let _ = func;
         self.warn("sort is ineffective for range queries since results are always ordered by labels".to_string());
+    }
+}
+
+/// Prometheus's `maybeAddMetricName`: the message, naming the metric if known.
+fn with_metric_name(msg: String, metric: &str) -> String {
+    if metric.is_empty() {
+        msg
+    } else {
+        format!("{msg} for metric name {}", go_quote_str(metric))
     }
 }
 

@@ -7,12 +7,70 @@
 
 use rustc_hash::FxHashMap;
 
+use super::annotations::Annotations;
 use super::engine::{merge_same_labelsets, Evaluator};
+use super::hist_binop::{hist_binop, histogram_scalar_binop, StepNote};
 use super::output::OutputBuilder;
-use super::series::{drop_metadata, go_labels_string, keep_labels, StepCursor, StepRange, StepSeries, Val};
+use super::series::{drop_metadata, go_labels_string, keep_labels, StepCursor, StepRange, StepSeries, StepValue, Val};
 use crate::error::{Error, Result};
 use crate::model::{Labels, METRIC_NAME};
 use crate::promql::{Binary, BinaryOp, Cardinality, VectorMatching};
+
+/// A sample as the vector/vector operators handle it: `f64` when neither
+/// side holds histograms (the fast path), [`StepValue`] otherwise.
+trait Operand: Sized + Clone {
+    fn read(cur: &mut StepCursor, i: usize, s: &StepSeries, t: i64) -> Option<Self>;
+    fn from_float(v: f64) -> Self;
+    /// `l op r`: the value and, for comparisons, whether it holds; `None`
+    /// drops the pair (with a note explaining why).
+    fn combine(op: BinaryOp, l: &Self, r: &Self, note: &mut Option<StepNote>) -> Option<(Self, bool)>;
+    fn push(out: &mut OutputBuilder, slot: usize, t: i64, v: Self) -> Result<usize>;
+}
+
+impl Operand for f64 {
+    #[inline]
+    fn read(cur: &mut StepCursor, i: usize, s: &StepSeries, t: i64) -> Option<f64> {
+        cur.value_at(i, s, t)
+    }
+    fn from_float(v: f64) -> f64 {
+        v
+    }
+    #[inline]
+    fn combine(op: BinaryOp, l: &f64, r: &f64, _: &mut Option<StepNote>) -> Option<(f64, bool)> {
+        Some(element_binop(op, *l, *r))
+    }
+    #[inline]
+    fn push(out: &mut OutputBuilder, slot: usize, t: i64, v: f64) -> Result<usize> {
+        out.push(slot, t, v)
+    }
+}
+
+impl Operand for StepValue {
+    fn read(cur: &mut StepCursor, i: usize, s: &StepSeries, t: i64) -> Option<StepValue> {
+        cur.sample_at(i, s, t)
+    }
+    fn from_float(v: f64) -> StepValue {
+        StepValue::Float(v)
+    }
+    fn combine(op: BinaryOp, l: &StepValue, r: &StepValue, note: &mut Option<StepNote>) -> Option<(StepValue, bool)> {
+        hist_binop(op, l, r, note)
+    }
+    fn push(out: &mut OutputBuilder, slot: usize, t: i64, v: StepValue) -> Result<usize> {
+        out.push_value(slot, t, v)
+    }
+}
+
+/// Whether any series of the vectors holds histogram samples.
+fn any_histograms(vectors: &[&[StepSeries]]) -> bool {
+    vectors.iter().any(|v| v.iter().any(|s| !s.hpoints.is_empty()))
+}
+
+/// Reports a step's note: Prometheus keeps only the last one per step.
+fn flush_note(note: &mut Option<StepNote>, op: BinaryOp, annotations: &mut Annotations) {
+    if let Some(n) = note.take() {
+        n.report(op, annotations);
+    }
+}
 
 pub(crate) fn eval_binary(ev: &mut Evaluator, b: &Binary, r: StepRange) -> Result<Val> {
     let lhs = ev.eval(&b.lhs, r)?;
@@ -40,11 +98,15 @@ pub(crate) fn eval_binary(ev: &mut Evaluator, b: &Binary, r: StepRange) -> Resul
                     &default_matching
                 }
             };
-            if b.op.is_set_operator() {
-                set_operation(ev, b.op, l, rv, matching, r).map(Val::Vector)
-            } else {
-                vector_vector(ev, b, l, rv, matching, r).map(Val::Vector)
+            // Trim operators need the note the histogram path gives for floats.
+            let histograms = is_trim(b.op) || any_histograms(&[&l, &rv]);
+            match (b.op.is_set_operator(), histograms) {
+                (true, false) => set_operation::<f64>(ev, b.op, l, rv, matching, r),
+                (true, true) => set_operation::<StepValue>(ev, b.op, l, rv, matching, r),
+                (false, false) => vector_vector::<f64>(ev, b, l, rv, matching, r),
+                (false, true) => vector_vector::<StepValue>(ev, b, l, rv, matching, r),
             }
+            .map(Val::Vector)
         }
         (l, rv) => Err(Error::execution(format!(
             "binary operator {:?} is not defined between {} and {}",
@@ -53,6 +115,11 @@ pub(crate) fn eval_binary(ev: &mut Evaluator, b: &Binary, r: StepRange) -> Resul
             rv.type_name()
         ))),
     }
+}
+
+/// `</` and `>/`, defined for histograms only.
+pub(crate) fn is_trim(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower)
 }
 
 /// Operators that change what a value means, so its metric name (and type/unit) goes.
@@ -95,8 +162,8 @@ pub(crate) fn element_binop(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
         BinaryOp::Lss => (l, l < r),
         BinaryOp::Gte => (l, l >= r),
         BinaryOp::Lte => (l, l <= r),
-        // Set operators never reach here; operators defined only for native
-        // histograms keep nothing between floats.
+        // Set operators never reach here; the trim operators are defined
+        // for histograms only (see `hist_binop`).
         _ => (f64::NAN, false),
     }
 }
@@ -120,7 +187,30 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
 
 fn vector_scalar(ev: &mut Evaluator, b: &Binary, mut series: Vec<StepSeries>, scalar: &[f64], swap: bool, r: StepRange) -> Result<Val> {
     let drop = changes_metric_schema(b.op) || b.return_bool;
+    // Notes from histogram samples, by step (Prometheus keeps the last per step).
+    let mut notes: Vec<Option<StepNote>> = Vec::new();
     for s in &mut series {
+        if !s.hpoints.is_empty() {
+            if notes.is_empty() {
+                notes = vec![None; r.len()];
+            }
+            s.hpoints.retain_mut(|p| {
+                let k = r.index(p.t);
+                match histogram_scalar_binop(b.op, &p.h, scalar[k], swap, &mut notes[k]) {
+                    Some(h) => {
+                        p.h = h;
+                        true
+                    }
+                    None => false,
+                }
+            });
+        }
+        if is_trim(b.op) {
+            // Trimming is defined for histograms only: floats are dropped.
+            for p in &s.points {
+                notes_for(&mut notes, r)[r.index(p.t)] = Some(StepNote::IncompatibleTypes("float", "float"));
+            }
+        }
         s.points.retain_mut(|p| {
             let sv = scalar[r.index(p.t)];
             let (l, rv) = if swap { (sv, p.v) } else { (p.v, sv) };
@@ -140,11 +230,22 @@ fn vector_scalar(ev: &mut Evaluator, b: &Binary, mut series: Vec<StepSeries>, sc
             ev.drop_name(s);
         }
     }
-    series.retain(|s| !s.points.is_empty());
+    for note in &mut notes {
+        flush_note(note, b.op, &mut ev.annotations);
+    }
+    series.retain(|s| !s.is_empty());
     if drop && !ev.delayed_name_removal() {
         series = merge_same_labelsets(series)?;
     }
     Ok(Val::Vector(series))
+}
+
+/// The per-step notes, created on first use.
+fn notes_for(notes: &mut Vec<Option<StepNote>>, r: StepRange) -> &mut Vec<Option<StepNote>> {
+    if notes.is_empty() {
+        *notes = vec![None; r.len()];
+    }
+    notes
 }
 
 /// Computes matching signatures (the labels two sides are matched on) and
@@ -180,7 +281,7 @@ fn signatures(lhs: &[StepSeries], rhs: &[StepSeries], matching: &VectorMatching)
     Signatures { lhs: l, rhs: r, count: ordinals.len() }
 }
 
-fn set_operation(
+fn set_operation<V: Operand>(
     ev: &Evaluator,
     op: BinaryOp,
     lhs: Vec<StepSeries>,
@@ -196,8 +297,8 @@ fn set_operation(
     let mut seen = vec![0usize; sigs.count];
     let mut lcur = StepCursor::new(lhs.len());
     let mut rcur = StepCursor::new(rhs.len());
-    let mut lvals: Vec<(usize, f64)> = Vec::new();
-    let mut rvals: Vec<(usize, f64)> = Vec::new();
+    let mut lvals: Vec<(usize, V)> = Vec::new();
+    let mut rvals: Vec<(usize, V)> = Vec::new();
     for (k, ts) in r.iter().enumerate() {
         if k % 1024 == 1023 {
             ev.check_limits()?;
@@ -206,12 +307,12 @@ fn set_operation(
         lvals.clear();
         rvals.clear();
         for (i, s) in lhs.iter().enumerate() {
-            if let Some(v) = lcur.value_at(i, s, ts) {
+            if let Some(v) = V::read(&mut lcur, i, s, ts) {
                 lvals.push((i, v));
             }
         }
         for (j, s) in rhs.iter().enumerate() {
-            if let Some(v) = rcur.value_at(j, s, ts) {
+            if let Some(v) = V::read(&mut rcur, j, s, ts) {
                 rvals.push((j, v));
             }
         }
@@ -223,20 +324,20 @@ fn set_operation(
                 for &(j, _) in &rvals {
                     seen[sigs.rhs[j] as usize] = stamp;
                 }
-                for &(i, v) in &lvals {
+                for (i, v) in lvals.drain(..) {
                     if seen[sigs.lhs[i] as usize] == stamp {
-                        out.push(lhs_slots[i], ts, v)?;
+                        V::push(&mut out, lhs_slots[i], ts, v)?;
                     }
                 }
             }
             BinaryOp::Or => {
-                for &(i, v) in &lvals {
+                for (i, v) in lvals.drain(..) {
                     seen[sigs.lhs[i] as usize] = stamp;
-                    out.push(lhs_slots[i], ts, v)?;
+                    V::push(&mut out, lhs_slots[i], ts, v)?;
                 }
-                for &(j, v) in &rvals {
+                for (j, v) in rvals.drain(..) {
                     if seen[sigs.rhs[j] as usize] != stamp {
-                        out.push(rhs_slots[j], ts, v)?;
+                        V::push(&mut out, rhs_slots[j], ts, v)?;
                     }
                 }
             }
@@ -244,9 +345,9 @@ fn set_operation(
                 for &(j, _) in &rvals {
                     seen[sigs.rhs[j] as usize] = stamp;
                 }
-                for &(i, v) in &lvals {
+                for (i, v) in lvals.drain(..) {
                     if seen[sigs.lhs[i] as usize] != stamp {
-                        out.push(lhs_slots[i], ts, v)?;
+                        V::push(&mut out, lhs_slots[i], ts, v)?;
                     }
                 }
             }
@@ -260,7 +361,7 @@ fn set_operation(
 type PairKey = (Option<u32>, Option<u32>);
 
 /// Matching state of a vector/vector operation across steps.
-struct PairMatcher<'m> {
+struct PairMatcher<'m, V> {
     op: BinaryOp,
     return_bool: bool,
     matching: &'m VectorMatching,
@@ -278,16 +379,19 @@ struct PairMatcher<'m> {
     /// Per result series: the step stamp and signature it was last produced
     /// for (many-to-one matching must not produce it twice for one signature).
     produced: Vec<(usize, usize)>,
+    /// This step's note about samples that could not be combined.
+    note: Option<StepNote>,
+    _operand: std::marker::PhantomData<V>,
 }
 
-impl PairMatcher<'_> {
+impl<V: Operand> PairMatcher<'_, V> {
     /// Combines one many-side and one one-side sample (either may be a fill value).
     #[allow(clippy::too_many_arguments)]
-    fn apply(&mut self, ts: i64, stamp: usize, sig: usize, many_idx: Option<usize>, many_v: f64, one_idx: Option<usize>, one_v: f64) -> Result<()> {
+    fn apply(&mut self, ts: i64, stamp: usize, sig: usize, many_idx: Option<usize>, many_v: &V, one_idx: Option<usize>, one_v: &V) -> Result<()> {
         let (fl, fr) = if self.swapped { (one_v, many_v) } else { (many_v, one_v) };
-        let (mut value, keep) = element_binop(self.op, fl, fr);
+        let Some((mut value, keep)) = V::combine(self.op, fl, fr, &mut self.note) else { return Ok(()) };
         if self.return_bool {
-            value = bool_to_float(keep);
+            value = V::from_float(bool_to_float(keep));
         }
         let key = (many_idx.map(|i| i as u32), one_idx.map(|j| j as u32));
         let cached = many_idx.and_then(|i| self.last_pair[i]).filter(|(one, _)| *one == key.1).map(|(_, s)| s);
@@ -330,7 +434,7 @@ impl PairMatcher<'_> {
         }
         let mut slot = slot;
         if keep || self.return_bool {
-            let s = self.out.push(slot, ts, value)?;
+            let s = V::push(&mut self.out, slot, ts, value)?;
             if s != slot {
                 self.pair_slots.insert(key, s);
                 slot = s;
@@ -343,7 +447,7 @@ impl PairMatcher<'_> {
     }
 }
 
-fn vector_vector(
+fn vector_vector<V: Operand>(
     ev: &mut Evaluator,
     b: &Binary,
     lhs: Vec<StepSeries>,
@@ -367,7 +471,7 @@ fn vector_vector(
     let one_side_name = if swapped { "left" } else { "right" };
     let no_fill = matching.fill_left.is_none() && matching.fill_right.is_none();
 
-    let mut pm = PairMatcher {
+    let mut pm: PairMatcher<V> = PairMatcher {
         op: b.op,
         return_bool: b.return_bool,
         matching,
@@ -380,13 +484,17 @@ fn vector_vector(
         last_pair: vec![None; many.len()],
         matched: vec![0; sigs.count],
         produced: Vec::new(),
+        note: None,
+        _operand: std::marker::PhantomData,
     };
+    let fill_many = fill_many.map(V::from_float);
+    let fill_one = fill_one.map(V::from_float);
     let mut mcur = StepCursor::new(many.len());
     let mut ocur = StepCursor::new(one.len());
     // Per signature: the one-side sample present at this step (stamped).
-    let mut one_at: Vec<(usize, usize, f64)> = vec![(0, 0, 0.0); sigs.count];
-    let mut many_vals: Vec<(usize, f64)> = Vec::new();
-    let mut one_vals: Vec<(usize, f64)> = Vec::new();
+    let mut one_at: Vec<(usize, usize, Option<V>)> = vec![(0, 0, None); sigs.count];
+    let mut many_vals: Vec<(usize, V)> = Vec::new();
+    let mut one_vals: Vec<(usize, V)> = Vec::new();
 
     for (k, ts) in r.iter().enumerate() {
         if k % 1024 == 1023 {
@@ -396,20 +504,20 @@ fn vector_vector(
         many_vals.clear();
         one_vals.clear();
         for (i, s) in many.iter().enumerate() {
-            if let Some(v) = mcur.value_at(i, s, ts) {
+            if let Some(v) = V::read(&mut mcur, i, s, ts) {
                 many_vals.push((i, v));
             }
         }
         for (j, s) in one.iter().enumerate() {
-            if let Some(v) = ocur.value_at(j, s, ts) {
+            if let Some(v) = V::read(&mut ocur, j, s, ts) {
                 one_vals.push((j, v));
             }
         }
         if (many_vals.is_empty() && one_vals.is_empty()) || ((many_vals.is_empty() || one_vals.is_empty()) && no_fill) {
             continue;
         }
-        for &(j, v) in &one_vals {
-            let sig = one_sigs[j] as usize;
+        for (j, v) in &one_vals {
+            let (j, sig) = (*j, one_sigs[*j] as usize);
             if one_at[sig].0 == stamp {
                 let dup = &one[one_at[sig].1];
                 let this = &one[j];
@@ -422,25 +530,27 @@ fn vector_vector(
                     go_labels_string(&dup.labels)
                 )));
             }
-            one_at[sig] = (stamp, j, v);
+            one_at[sig] = (stamp, j, Some(v.clone()));
         }
-        for &(i, v) in &many_vals {
-            let sig = many_sigs[i] as usize;
+        for (i, v) in &many_vals {
+            let (i, sig) = (*i, many_sigs[*i] as usize);
             if one_at[sig].0 == stamp {
-                let (_, j, ov) = one_at[sig];
-                pm.apply(ts, stamp, sig, Some(i), v, Some(j), ov)?;
-            } else if let Some(fill) = fill_one {
+                let (_, j, ov) = &one_at[sig];
+                let ov = ov.as_ref().expect("set at this step");
+                pm.apply(ts, stamp, sig, Some(i), v, Some(*j), ov)?;
+            } else if let Some(fill) = &fill_one {
                 pm.apply(ts, stamp, sig, Some(i), v, None, fill)?;
             }
         }
-        if let Some(fill) = fill_many {
-            for &(j, ov) in &one_vals {
-                let sig = one_sigs[j] as usize;
+        if let Some(fill) = &fill_many {
+            for (j, ov) in &one_vals {
+                let sig = one_sigs[*j] as usize;
                 if pm.matched[sig] != stamp {
-                    pm.apply(ts, stamp, sig, None, fill, Some(j), ov)?;
+                    pm.apply(ts, stamp, sig, None, fill, Some(*j), ov)?;
                 }
             }
         }
+        flush_note(&mut pm.note, b.op, &mut ev.annotations);
     }
     let mut result = pm.out.finish();
     if !ev.delayed_name_removal() && b.return_bool {

@@ -5,10 +5,11 @@ use std::time::Instant;
 
 use super::annotations::Annotations;
 use super::durations::DurationContext;
+use super::{hist, hist_stats};
 use super::series::{drop_metadata, StepRange, StepSeries, Val};
 use super::{aggregate, binary, functions, Querier, QueryOptions};
 use crate::error::{Error, Result};
-use crate::model::{is_stale_nan, Labels, Matcher, Point};
+use crate::model::{is_stale_nan, HPoint, Labels, Matcher, Point};
 use crate::promql::{AtModifier, Expr, ExprKind, MatrixSelector, Subquery, VectorSelector};
 use crate::value::Series;
 
@@ -30,6 +31,8 @@ pub(crate) struct Evaluator<'a> {
     pub annotations: Annotations,
     /// The query text, when known, for messages that quote it.
     pub query: Option<&'a str>,
+    /// Selectors read in histogram-stats form (see `hist_stats`), by address.
+    pub stats_selectors: std::collections::HashSet<usize>,
 }
 
 /// Where the window `(ref - range, ref]` of a range-vector argument sits at each step.
@@ -66,6 +69,7 @@ impl<'a> Evaluator<'a> {
             samples: 0,
             annotations: Annotations::default(),
             query: None,
+            stats_selectors: Default::default(),
         }
     }
 
@@ -140,7 +144,7 @@ impl<'a> Evaluator<'a> {
         let held = match &val {
             Val::Scalar(v) => v.len(),
             Val::String(_) => 0,
-            Val::Vector(s) | Val::Matrix(s) => s.iter().map(|s| s.points.len()).sum(),
+            Val::Vector(s) | Val::Matrix(s) => s.iter().map(StepSeries::len).sum(),
         };
         self.account(held)?;
         Ok(val)
@@ -165,8 +169,8 @@ impl<'a> Evaluator<'a> {
                 }
                 let mut out = Vec::new();
                 self.each_range_series(expr, r, &mut |ev, s, spec| {
-                    if let Some(w) = window_at(&s, spec, r.start, ev.lookback()) {
-                        ev.account(w.points.len())?;
+                    if let Some(w) = window_at(&s, spec, r.start, ev.lookback())? {
+                        ev.account(w.len())?;
                         out.push(w);
                     }
                     Ok(())
@@ -188,6 +192,9 @@ impl<'a> Evaluator<'a> {
             Val::Vector(mut series) => {
                 for s in &mut series {
                     s.points.iter_mut().for_each(|p| p.v = -p.v);
+                    for hp in &mut s.hpoints {
+                        std::sync::Arc::make_mut(&mut hp.h).negate();
+                    }
                     self.drop_name(s);
                 }
                 if !self.delayed_name_removal() {
@@ -219,7 +226,7 @@ impl<'a> Evaluator<'a> {
     pub fn select(&mut self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
         let mut out = Vec::new();
         self.stream(matchers, mint, maxt, &mut |ev, s| {
-            ev.account(s.points.len())?;
+            ev.account(s.points.len() + s.histograms.len())?;
             out.push(s);
             Ok(())
         })?;
@@ -245,11 +252,11 @@ impl<'a> Evaluator<'a> {
                 since_check = 0;
                 self.check_limits()?;
             }
-            if s.points.is_empty() {
+            if s.is_empty() {
                 return Ok(());
             }
             // The raw samples count while `f` reduces them, then are released.
-            let n = s.points.len();
+            let n = s.points.len() + s.histograms.len();
             self.account(n)?;
             let result = f(self, s);
             self.samples = self.samples.saturating_sub(n);
@@ -265,6 +272,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Whether `sel` is read in histogram-stats form.
+    fn stats_only(&self, sel: &VectorSelector) -> bool {
+        !self.stats_selectors.is_empty() && self.stats_selectors.contains(&(sel as *const VectorSelector as usize))
+    }
+
     /// Evaluates a vector selector at every step. With `sample_times`, the
     /// values are the timestamps (in seconds) of the samples found, for `timestamp()`.
     pub fn vector_selector(&mut self, sel: &VectorSelector, r: StepRange, sample_times: bool) -> Result<Vec<StepSeries>> {
@@ -275,15 +287,27 @@ impl<'a> Evaluator<'a> {
         let smoothed = sel.modifier == Some(crate::promql::RangeModifier::Smoothed);
         let maxt = if smoothed { max_ref + lookback } else { max_ref };
         let mut out = Vec::new();
+        let stats = self.stats_only(sel);
         self.stream(&sel.matchers, min_ref - lookback + 1, maxt, &mut |ev, s| {
-            let points = if smoothed {
-                smoothed_points(&s.points, at, offset, lookback, r)
+            let s = if stats && !s.histograms.is_empty() { hist_stats::stats_only(s) } else { s };
+            let mut series = if !s.histograms.is_empty() {
+                if smoothed {
+                    hist::smoothed_samples(ev, &s, at, offset, lookback, r)?
+                } else {
+                    instant_samples(&s, at, offset, lookback, r, sample_times)
+                }
             } else {
-                instant_points(&s.points, at, offset, lookback, r, sample_times)
+                let points = if smoothed {
+                    smoothed_points(&s.points, at, offset, lookback, r)
+                } else {
+                    instant_points(&s.points, at, offset, lookback, r, sample_times)
+                };
+                StepSeries::floats(Labels::new(), false, points)
             };
-            if !points.is_empty() {
-                ev.account(points.len())?;
-                out.push(StepSeries { labels: s.labels, drop_name: false, points });
+            if !series.is_empty() {
+                ev.account(series.len())?;
+                series.labels = s.labels;
+                out.push(series);
             }
             Ok(())
         })?;
@@ -328,12 +352,15 @@ impl<'a> Evaluator<'a> {
         let extra_back = if spec.anchored || spec.smoothed { lookback } else { 0 };
         let extra_forward = if spec.smoothed { lookback } else { 0 };
         let (mint, maxt) = (min_ref - spec.range - extra_back + 1, max_ref + extra_forward);
+        let stats = self.stats_only(sel);
         self.stream(&sel.matchers, mint, maxt, &mut |ev, s| {
+            let s = if stats && !s.histograms.is_empty() { hist_stats::stats_only(s) } else { s };
             let points: Vec<Point> = s.points.into_iter().filter(|p| !is_stale_nan(p.v)).collect();
-            if points.is_empty() {
+            let hpoints: Vec<HPoint> = s.histograms.into_iter().filter(|p| !hist::is_stale(&p.h)).collect();
+            if points.is_empty() && hpoints.is_empty() {
                 return Ok(());
             }
-            f(ev, StepSeries { labels: s.labels, drop_name: false, points }, &spec)
+            f(ev, StepSeries { labels: s.labels, drop_name: false, points, hpoints }, &spec)
         })?;
         Ok(spec)
     }
@@ -366,12 +393,21 @@ impl<'a> Evaluator<'a> {
             Vec::new()
         } else {
             match self.eval(&sq.expr, inner)? {
-                Val::Vector(v) => v,
-                Val::Scalar(v) => vec![StepSeries {
-                    labels: Labels::new(),
-                    drop_name: false,
-                    points: v.iter().enumerate().map(|(i, x)| Point::new(inner.ts(i), *x)).collect(),
-                }],
+                Val::Vector(mut v) => {
+                    // Counter-reset hints describe the stored sequence, not the
+                    // subquery's resampling of it: reset detection must compare.
+                    for s in &mut v {
+                        for hp in &mut s.hpoints {
+                            hist::forget_reset_hint(&mut hp.h);
+                        }
+                    }
+                    v
+                }
+                Val::Scalar(v) => vec![StepSeries::floats(
+                    Labels::new(),
+                    false,
+                    v.iter().enumerate().map(|(i, x)| Point::new(inner.ts(i), *x)).collect(),
+                )],
                 other => {
                     return Err(Error::execution(format!(
                         "subquery is only allowed on instant vector, got {}",
@@ -403,6 +439,48 @@ pub(crate) fn instant_points(points: &[Point], at: Option<i64>, offset: i64, loo
         if p.t > reference - lookback && !is_stale_nan(p.v) {
             let v = if sample_times { p.t as f64 / 1000.0 } else { p.v };
             out.push(Point::new(ts, v));
+        }
+    }
+    out
+}
+
+/// [`instant_points`] for a series that holds native histograms too: at
+/// each step the newest sample of either kind counts.
+pub(crate) fn instant_samples(s: &Series, at: Option<i64>, offset: i64, lookback: i64, r: StepRange, sample_times: bool) -> StepSeries {
+    let mut out = StepSeries::new(Labels::new(), false);
+    let (points, hists) = (&s.points, &s.histograms);
+    // First sample of each kind after the reference time.
+    let (mut nf, mut nh) = (0, 0);
+    for ts in r.iter() {
+        let reference = at.unwrap_or(ts) - offset;
+        while nf < points.len() && points[nf].t <= reference {
+            nf += 1;
+        }
+        while nh < hists.len() && hists[nh].t <= reference {
+            nh += 1;
+        }
+        let float = nf.checked_sub(1).map(|i| &points[i]);
+        let histogram = nh.checked_sub(1).map(|i| &hists[i]);
+        let newest_is_float = match (float, histogram) {
+            (Some(p), Some(h)) => p.t >= h.t,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => continue,
+        };
+        if newest_is_float {
+            let p = float.expect("newest is a float");
+            if p.t > reference - lookback && !is_stale_nan(p.v) {
+                out.points.push(Point::new(ts, if sample_times { p.t as f64 / 1000.0 } else { p.v }));
+            }
+        } else {
+            let h = histogram.expect("newest is a histogram");
+            if h.t > reference - lookback && !hist::is_stale(&h.h) {
+                if sample_times {
+                    out.points.push(Point::new(ts, h.t as f64 / 1000.0));
+                } else {
+                    out.hpoints.push(HPoint { t: ts, h: h.h.clone() });
+                }
+            }
         }
     }
     out
@@ -447,7 +525,7 @@ pub(crate) fn interpolate(a: Point, b: Point, t: i64, counter: bool) -> f64 {
 
 /// The raw samples of a series in the window ending at `ts` (for a range
 /// vector as the result of an instant query), if there are any.
-fn window_at(s: &StepSeries, spec: &WindowSpec, ts: i64, lookback: i64) -> Option<StepSeries> {
+fn window_at(s: &StepSeries, spec: &WindowSpec, ts: i64, lookback: i64) -> Result<Option<StepSeries>> {
     let end = spec.ref_time(ts);
     let start = end - spec.range;
     let back = if spec.anchored || spec.smoothed { lookback } else { 0 };
@@ -455,10 +533,18 @@ fn window_at(s: &StepSeries, spec: &WindowSpec, ts: i64, lookback: i64) -> Optio
     let lo = s.points.partition_point(|p| p.t <= start - back);
     let hi = s.points.partition_point(|p| p.t <= end + forward);
     let mut points = s.points[lo..hi].to_vec();
+    let hlo = s.hpoints.partition_point(|p| p.t <= start - back);
+    let hhi = s.hpoints.partition_point(|p| p.t <= end + forward);
+    let hpoints = s.hpoints[hlo..hhi].to_vec();
+    if (spec.anchored || spec.smoothed) && !hpoints.is_empty() {
+        let modifier = if spec.anchored { "anchored" } else { "smoothed" };
+        return Err(Error::execution(format!("{modifier} modifier is not supported with histograms")));
+    }
     if (spec.anchored || spec.smoothed) && !points.is_empty() {
         points = extend_window(&points, start, end, spec.smoothed);
     }
-    (!points.is_empty()).then(|| StepSeries { labels: s.labels.clone(), drop_name: s.drop_name, points })
+    let w = StepSeries { labels: s.labels.clone(), drop_name: s.drop_name, points, hpoints };
+    Ok((!w.is_empty()).then_some(w))
 }
 
 /// `anchored`/`smoothed` windows: the samples strictly inside `(start, end)`
@@ -500,6 +586,7 @@ pub(crate) fn merge_same_labelsets(series: Vec<StepSeries>) -> Result<Vec<StepSe
                 merged_any = true;
                 let target = &mut out[i];
                 target.points.extend(s.points);
+                target.hpoints.extend(s.hpoints);
                 target.drop_name |= s.drop_name;
             }
             None => {
@@ -511,7 +598,11 @@ pub(crate) fn merge_same_labelsets(series: Vec<StepSeries>) -> Result<Vec<StepSe
     if merged_any {
         for s in &mut out {
             s.points.sort_by_key(|p| p.t);
-            if s.points.windows(2).any(|w| w[0].t == w[1].t) {
+            s.hpoints.sort_by_key(|p| p.t);
+            let collides = s.points.windows(2).any(|w| w[0].t == w[1].t)
+                || s.hpoints.windows(2).any(|w| w[0].t == w[1].t)
+                || (!s.hpoints.is_empty() && s.points.iter().any(|p| s.hpoints.binary_search_by_key(&p.t, |h| h.t).is_ok()));
+            if collides {
                 return Err(Error::execution("vector cannot contain metrics with the same labelset"));
             }
         }
@@ -553,7 +644,7 @@ mod tests {
 
     #[test]
     fn merging_same_labelsets_rejects_colliding_timestamps() {
-        let s = |t| StepSeries { labels: Labels::new(), drop_name: false, points: pts(&[(t, 1.0)]) };
+        let s = |t| StepSeries::floats(Labels::new(), false, pts(&[(t, 1.0)]));
         let merged = merge_same_labelsets(vec![s(10), s(0)]).unwrap();
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].points, pts(&[(0, 1.0), (10, 1.0)]));

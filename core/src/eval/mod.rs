@@ -11,6 +11,9 @@ mod binary;
 mod durations;
 mod engine;
 mod functions;
+mod hist;
+mod hist_binop;
+mod hist_stats;
 mod output;
 mod series;
 #[cfg(test)]
@@ -168,6 +171,7 @@ fn run(
     let instant = step == 0 && start == end;
     let mut ev = Evaluator::new(q, opts, start, end, step);
     ev.query = text;
+    ev.stats_selectors = hist_stats::stats_selectors(expr);
     let range = StepRange::new(start, end, if instant { 1 } else { step });
     // Every step holds at least one value; refuse ranges that could not fit.
     if range.len() > opts.max_samples {
@@ -189,7 +193,8 @@ fn apply_name_drops(series: &mut [StepSeries], opts: &QueryOptions) {
 }
 
 fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
-    let mut out: Vec<Series> = series.into_iter().map(|s| Series::floats(s.labels, s.points)).collect();
+    let mut out: Vec<Series> =
+        series.into_iter().map(|s| Series { labels: s.labels, points: s.points, histograms: s.hpoints }).collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     out
 }
@@ -206,8 +211,9 @@ fn instant_value(val: Val, t: i64, opts: &QueryOptions) -> Result<Value> {
                 if !seen.insert(s.labels.clone()) {
                     return Err(Error::execution("vector cannot contain metrics with the same labelset"));
                 }
-                let v = s.points.first().map_or(f64::NAN, |p| p.v);
-                samples.push(Sample { labels: s.labels, t, v, h: None });
+                let h = s.hpoints.first().map(|p| p.h.clone());
+                let v = s.points.first().map_or(if h.is_some() { 0.0 } else { f64::NAN }, |p| p.v);
+                samples.push(Sample { labels: s.labels, t, v, h });
             }
             Value::Vector(samples)
         }

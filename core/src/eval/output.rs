@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::series::StepSeries;
+use super::series::{StepSeries, StepValue};
 use crate::error::{Error, Result};
 use crate::model::{Labels, Point};
 
@@ -33,24 +33,37 @@ impl OutputBuilder {
         i
     }
 
-    /// Appends a point to series `slot`; returns the slot it went to (a new,
-    /// separate one if an instant evaluation produced the same labels twice).
+    /// Appends a float point to series `slot`; returns the slot it went to
+    /// (a new, separate one if an instant evaluation produced the same labels twice).
     pub fn push(&mut self, slot: usize, t: i64, v: f64) -> Result<usize> {
-        let s = &mut self.series[slot];
-        if s.points.last().is_some_and(|p| p.t == t) {
+        let slot = self.slot_for_step(slot, t)?;
+        self.series[slot].points.push(Point::new(t, v));
+        Ok(slot)
+    }
+
+    /// [`OutputBuilder::push`] for a value of either kind.
+    pub fn push_value(&mut self, slot: usize, t: i64, v: StepValue) -> Result<usize> {
+        let slot = self.slot_for_step(slot, t)?;
+        self.series[slot].push(t, v);
+        Ok(slot)
+    }
+
+    /// The series a value for step `t` goes to: `slot`, or a twin when
+    /// `slot` already has a value at `t` in an instant evaluation.
+    fn slot_for_step(&mut self, slot: usize, t: i64) -> Result<usize> {
+        let s = &self.series[slot];
+        if s.last_t() == Some(t) {
             if !self.instant {
                 return Err(Error::execution("vector cannot contain metrics with the same labelset"));
             }
-            let mut twin = StepSeries::new(s.labels.clone(), s.drop_name);
-            twin.points.push(Point::new(t, v));
+            let twin = StepSeries::new(s.labels.clone(), s.drop_name);
             self.series.push(twin);
             self.first_pushed.push(self.series.len() - 1);
             return Ok(self.series.len() - 1);
         }
-        if s.points.is_empty() {
+        if s.is_empty() {
             self.first_pushed.push(slot);
         }
-        s.points.push(Point::new(t, v));
         Ok(slot)
     }
 

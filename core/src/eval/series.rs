@@ -6,7 +6,10 @@
 //! timestamps; a scalar becomes one value per step. Labels therefore travel
 //! once per series, not once per step.
 
-use crate::model::{Labels, Point, METRIC_NAME};
+use std::sync::Arc;
+
+use crate::histogram::FloatHistogram;
+use crate::model::{HPoint, Labels, Point, METRIC_NAME};
 
 /// The evaluation timestamps: `start`, `start + step`, … up to `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,20 +55,86 @@ impl StepRange {
 }
 
 /// One series of an instant-vector expression over the steps of a range.
+///
+/// A step holds a float or a native histogram, never both; the two kinds
+/// live in separate vectors so that float-only work never looks at
+/// histograms (an empty `hpoints` costs nothing).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StepSeries {
     pub labels: Labels,
     /// The metric name (and `__type__`/`__unit__`) is to be removed when the
     /// query finishes: delayed `__name__` removal, as Prometheus 3 does it.
     pub drop_name: bool,
-    /// Points at step timestamps, ascending.
+    /// Float points at step timestamps, ascending.
     pub points: Vec<Point>,
+    /// Histogram points at step timestamps, ascending.
+    pub hpoints: Vec<HPoint>,
 }
 
 impl StepSeries {
     pub fn new(labels: Labels, drop_name: bool) -> Self {
-        StepSeries { labels, drop_name, points: Vec::new() }
+        StepSeries { labels, drop_name, points: Vec::new(), hpoints: Vec::new() }
     }
+
+    /// A series of float points only.
+    pub fn floats(labels: Labels, drop_name: bool, points: Vec<Point>) -> Self {
+        StepSeries { labels, drop_name, points, hpoints: Vec::new() }
+    }
+
+    /// Whether the series has no points of either kind.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty() && self.hpoints.is_empty()
+    }
+
+    /// Number of points of both kinds.
+    pub fn len(&self) -> usize {
+        self.points.len() + self.hpoints.len()
+    }
+
+    /// Appends a sample at `t` (which must be after every point held).
+    pub fn push(&mut self, t: i64, v: StepValue) {
+        match v {
+            StepValue::Float(f) => self.points.push(Point::new(t, f)),
+            StepValue::Hist(h) => self.hpoints.push(HPoint { t, h }),
+        }
+    }
+
+    /// The timestamp of the last point of either kind.
+    pub fn last_t(&self) -> Option<i64> {
+        match (self.points.last(), self.hpoints.last()) {
+            (Some(p), Some(h)) => Some(p.t.max(h.t)),
+            (Some(p), None) => Some(p.t),
+            (None, Some(h)) => Some(h.t),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A sample value: a float or a native histogram (shared).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StepValue {
+    Float(f64),
+    Hist(Arc<FloatHistogram>),
+}
+
+/// Floats and histograms of one series merged into time order.
+pub(crate) fn merge_samples<'a>(points: &'a [Point], hpoints: &'a [HPoint]) -> impl Iterator<Item = (i64, StepValue)> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let float_next = match (points.get(i), hpoints.get(j)) {
+            (Some(p), Some(h)) => p.t <= h.t,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        if float_next {
+            i += 1;
+            Some((points[i - 1].t, StepValue::Float(points[i - 1].v)))
+        } else {
+            j += 1;
+            Some((hpoints[j - 1].t, StepValue::Hist(hpoints[j - 1].h.clone())))
+        }
+    })
 }
 
 /// The value of an evaluated expression.
@@ -96,14 +165,17 @@ impl Val {
 /// when its next unread point is at `t`. Each series is read once, front to back.
 pub(crate) struct StepCursor {
     pos: Vec<usize>,
+    /// Read positions in the histogram points.
+    hpos: Vec<usize>,
 }
 
 impl StepCursor {
     pub fn new(n: usize) -> Self {
-        StepCursor { pos: vec![0; n] }
+        StepCursor { pos: vec![0; n], hpos: vec![0; n] }
     }
 
-    /// The value of `series` (number `i` of the vector) at step `t`, if any.
+    /// The float value of `series` (number `i` of the vector) at step `t`,
+    /// if any; histograms are not looked at (for float-only inputs).
     #[inline]
     pub fn value_at(&mut self, i: usize, series: &StepSeries, t: i64) -> Option<f64> {
         let p = self.pos[i];
@@ -111,6 +183,22 @@ impl StepCursor {
             Some(pt) if pt.t == t => {
                 self.pos[i] = p + 1;
                 Some(pt.v)
+            }
+            _ => None,
+        }
+    }
+
+    /// The value of either kind of `series` (number `i`) at step `t`, if any.
+    #[inline]
+    pub fn sample_at(&mut self, i: usize, series: &StepSeries, t: i64) -> Option<StepValue> {
+        if let Some(v) = self.value_at(i, series, t) {
+            return Some(StepValue::Float(v));
+        }
+        let p = self.hpos[i];
+        match series.hpoints.get(p) {
+            Some(hp) if hp.t == t => {
+                self.hpos[i] = p + 1;
+                Some(StepValue::Hist(hp.h.clone()))
             }
             _ => None,
         }
@@ -205,7 +293,7 @@ mod tests {
 
     #[test]
     fn cursor_reads_each_point_once_in_step_order() {
-        let s = StepSeries { labels: Labels::new(), drop_name: false, points: vec![Point::new(0, 1.0), Point::new(20, 3.0)] };
+        let s = StepSeries::floats(Labels::new(), false, vec![Point::new(0, 1.0), Point::new(20, 3.0)]);
         let mut c = StepCursor::new(1);
         assert_eq!(c.value_at(0, &s, 0), Some(1.0));
         assert_eq!(c.value_at(0, &s, 10), None);

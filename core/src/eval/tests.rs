@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use super::*;
 use crate::error::ErrorKind;
-use crate::model::{stale_nan, Labels};
+use crate::histogram::{CounterResetHint, FloatHistogram};
+use crate::model::{stale_nan, HPoint, Labels};
 
 /// Series in memory; counts `select` calls.
 #[derive(Default)]
@@ -24,7 +25,17 @@ impl Mem {
         self.series.push(Series::floats(Labels::parse(labels).unwrap(), points));
         self
     }
+
+    /// Adds native-histogram samples given in test notation (and optional floats).
+    fn add_histograms(&mut self, labels: &str, samples: &[(i64, &str)], floats: &[(i64, f64)]) -> &mut Self {
+        let histograms = samples.iter().map(|&(t, h)| HPoint::new(t, histogram(h))).collect();
+        let points = floats.iter().map(|&(t, v)| Point::new(t, v)).collect();
+        self.series.push(Series { labels: Labels::parse(labels).unwrap(), points, histograms });
+        self
+    }
 }
+
+use super::hist::test_histogram as histogram;
 
 impl Querier for Mem {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<Vec<Series>> {
@@ -33,10 +44,12 @@ impl Querier for Mem {
             .series
             .iter()
             .filter(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
-            .map(|s| {
-                Series::floats(s.labels.clone(), s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect())
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                points: s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect(),
+                histograms: s.histograms.iter().filter(|p| p.t >= mint && p.t <= maxt).cloned().collect(),
             })
-            .filter(|s| !s.points.is_empty())
+            .filter(|s| !s.is_empty())
             .collect())
     }
 }
@@ -247,4 +260,115 @@ fn bad_arguments_are_errors_not_panics() {
         let err = evaluate(&m, &e, 0, 0, 0, &o).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
     }
+}
+
+/// The histogram samples of an instant vector, by series.
+fn histograms(r: &QueryResult) -> Vec<(String, FloatHistogram)> {
+    match &r.value {
+        Value::Vector(v) => v.iter().filter_map(|s| s.h.as_ref().map(|h| (s.labels.to_string(), (**h).clone()))).collect(),
+        other => panic!("expected a vector, got {other:?}"),
+    }
+}
+
+/// `h_total`: a histogram counter growing by one observation in bucket 1 every 15s.
+fn histogram_counter() -> Mem {
+    let mut m = Mem::default();
+    let samples: Vec<(i64, String)> =
+        (0..=40).map(|i| (i * 15_000, format!("{{{{count:{i} sum:{i} buckets:[{i}] offset:1}}}}"))).collect();
+    let refs: Vec<(i64, &str)> = samples.iter().map(|(t, h)| (*t, h.as_str())).collect();
+    m.add_histograms("h_total", &refs, &[]);
+    m
+}
+
+#[test]
+fn histogram_selectors_honour_lookback_and_stale_markers() {
+    let mut m = Mem::default();
+    m.add_histograms("h", &[(0, "{{count:1}}"), (60_000, "{{count:2}}")], &[(120_000, stale_nan())]);
+    m.add_histograms("old", &[(0, "{{count:7}}")], &[]);
+    let o = QueryOptions::default();
+    let at = |q: &str, t: i64| histograms(&instant_query(&m, q, t, &o).unwrap());
+    assert_eq!(at("h", 90_000)[0].1.count, 2.0, "the newest histogram within the lookback");
+    assert!(at("h", 130_000).is_empty(), "a stale marker ends the series");
+    assert_eq!(at("old", 299_999).len(), 1);
+    assert!(at("old", 300_000).is_empty(), "exactly lookback old is gone");
+    let range = matrix(range_query(&m, "h", 0, 120_000, 30_000, &o).unwrap());
+    assert_eq!(range[0].histograms.iter().map(|p| (p.t, p.h.count)).collect::<Vec<_>>(), vec![(0, 1.0), (30_000, 1.0), (60_000, 2.0), (90_000, 2.0)]);
+    assert!(range[0].points.is_empty());
+}
+
+#[test]
+fn histogram_rate_is_a_gauge_histogram_and_histogram_count_reads_it() {
+    let m = histogram_counter();
+    let o = QueryOptions::default();
+    let r = instant_query(&m, "rate(h_total[1m])", 600_000, &o).unwrap();
+    let (_, h) = &histograms(&r)[0];
+    assert!((h.count - 1.0 / 15.0).abs() < 1e-12, "one observation per 15s: {h}");
+    assert_eq!(h.counter_reset_hint, CounterResetHint::Gauge);
+    assert!(r.infos.is_empty() && r.warnings.is_empty());
+    let count = vector(instant_query(&m, "histogram_count(rate(h_total[1m]))", 600_000, &o).unwrap());
+    assert!((count[0].1 - 1.0 / 15.0).abs() < 1e-12);
+    // A range query computes the same at every step.
+    let range = matrix(range_query(&m, "histogram_sum(increase(h_total[1m]))", 300_000, 600_000, 60_000, &o).unwrap());
+    assert!(range[0].points.iter().all(|p| (p.v - 4.0).abs() < 1e-9), "{:?}", range[0].points);
+}
+
+#[test]
+fn floats_and_histograms_do_not_mix_in_sums() {
+    let mut m = Mem::default();
+    m.add_histograms(r#"x{i="h"}"#, &[(0, "{{count:2 sum:3 buckets:[2]}}")], &[]);
+    m.add(r#"x{i="f"}"#, &[(0, 5.0)]);
+    let o = QueryOptions::default();
+    let r = instant_query(&m, "sum(x)", 0, &o).unwrap();
+    assert!(vector(r.clone()).is_empty());
+    assert_eq!(r.warnings, vec!["PromQL warning: encountered a mix of histograms and floats for aggregation"]);
+    let r = instant_query(&m, "max(x)", 0, &o).unwrap();
+    assert_eq!(vector(r.clone()), vec![("{}".to_string(), 5.0)]);
+    assert_eq!(r.infos, vec!["PromQL info: ignored histogram in max aggregation"]);
+    assert_eq!(vector(instant_query(&m, "count(x)", 0, &o).unwrap()), vec![("{}".to_string(), 2.0)]);
+    let summed = histograms(&instant_query(&m, r#"sum(x{i="h"}) + sum(x{i="h"})"#, 0, &o).unwrap());
+    assert_eq!((summed[0].1.count, summed[0].1.sum), (4.0, 6.0));
+}
+
+#[test]
+fn binary_operators_on_histograms() {
+    let mut m = Mem::default();
+    m.add_histograms("h", &[(0, "{{count:2 sum:3 buckets:[2]}}")], &[]);
+    let o = QueryOptions::default();
+    let doubled = histograms(&instant_query(&m, "h * 2", 0, &o).unwrap());
+    assert_eq!((doubled[0].0.as_str(), doubled[0].1.count, doubled[0].1.sum), ("{}", 4.0, 6.0), "the name goes");
+    assert_eq!(histograms(&instant_query(&m, "2 * h", 0, &o).unwrap())[0].1.count, 4.0);
+    assert_eq!(histograms(&instant_query(&m, "h / 2", 0, &o).unwrap())[0].1.count, 1.0);
+    let diff = histograms(&instant_query(&m, "h - h", 0, &o).unwrap());
+    assert_eq!((diff[0].1.count, diff[0].1.counter_reset_hint), (0.0, CounterResetHint::Gauge));
+    assert_eq!(histograms(&instant_query(&m, "h == h", 0, &o).unwrap()).len(), 1);
+    assert_eq!(vector(instant_query(&m, "h == bool h", 0, &o).unwrap())[0].1, 1.0);
+    let r = instant_query(&m, "h + 1", 0, &o).unwrap();
+    assert!(vector(r.clone()).is_empty());
+    assert_eq!(r.infos, vec![r#"PromQL info: incompatible sample types encountered for binary operator "+": histogram + float"#]);
+    let r = instant_query(&m, "h > 1", 0, &o).unwrap();
+    assert!(vector(r.clone()).is_empty(), "histograms do not compare with floats");
+    // The one bucket is (0.5, 1].
+    let trimmed = histograms(&instant_query(&m, "h </ 0.5", 0, &o).unwrap());
+    assert_eq!(trimmed[0].1.count, 0.0, "every observation is above 0.5");
+    let trimmed = histograms(&instant_query(&m, "h >/ 0.75", 0, &o).unwrap());
+    // Share above 0.75 on a log scale: (log2 1 - log2 0.75) / (log2 1 - log2 0.5).
+    assert!((trimmed[0].1.count - 2.0 * -(0.75f64.log2())).abs() < 1e-12, "interpolated in log space");
+    assert_eq!(histograms(&instant_query(&m, "h >/ 0", 0, &o).unwrap())[0].1.sum, 3.0, "nothing cut: unchanged");
+}
+
+#[test]
+fn range_functions_over_mixed_windows() {
+    let mut m = Mem::default();
+    m.add_histograms("mixed", &[(30_000, "{{count:1}}")], &[(0, 1.0), (15_000, 3.0)]);
+    let o = QueryOptions::default();
+    let r = instant_query(&m, "max_over_time(mixed[1m])", 45_000, &o).unwrap();
+    assert_eq!(vector(r.clone()), vec![("{}".to_string(), 3.0)]);
+    assert_eq!(r.infos, vec![r#"PromQL info: ignored histograms in a range containing both floats and histograms for metric name "mixed""#]);
+    let r = instant_query(&m, "sum_over_time(mixed[1m])", 45_000, &o).unwrap();
+    assert!(vector(r.clone()).is_empty());
+    assert_eq!(r.warnings, vec![r#"PromQL warning: encountered a mix of histograms and floats for metric name "mixed""#]);
+    assert_eq!(vector(instant_query(&m, "count_over_time(mixed[1m])", 45_000, &o).unwrap())[0].1, 3.0);
+    assert_eq!(vector(instant_query(&m, "changes(mixed[1m])", 45_000, &o).unwrap())[0].1, 2.0);
+    let last = histograms(&instant_query(&m, "last_over_time(mixed[1m])", 45_000, &o).unwrap());
+    assert_eq!(last[0].1.count, 1.0, "the newest sample is the histogram");
 }

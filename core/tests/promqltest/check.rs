@@ -1,10 +1,11 @@
 //! Compares a query's outcome with an eval's expectations, with the rules of
 //! Prometheus's promqltest harness (1e-6 relative float tolerance).
 
+use promlite::histogram::FloatHistogram;
 use promlite::{format_value, Error, Labels, QueryResult, Series, Value};
 
 use super::script::{Eval, Expected, MessageMatch};
-use super::series_desc::SeqValue;
+use super::series_desc::{ExpectedHistogram, SeqValue};
 
 /// Go's `almost.Equal`: relative comparison; two NaNs are equal.
 pub fn almost_equal(a: f64, b: f64) -> bool {
@@ -22,6 +23,13 @@ pub fn almost_equal(a: f64, b: f64) -> bool {
         return diff < EPSILON * MIN_NORMAL;
     }
     diff / abs_sum.min(f64::MAX) < EPSILON
+}
+
+/// Prometheus's histogram comparison: both compacted, then schema, zero
+/// bucket, custom bounds and layout equal, counts and sum within 1e-6; the
+/// counter-reset hint only when the script spelled it out.
+pub fn histogram_matches(want: &ExpectedHistogram, got: &FloatHistogram) -> bool {
+    want.h.approx_eq(got, 1e-6) && (!want.hint_set || want.h.counter_reset_hint == got.counter_reset_hint)
 }
 
 /// Checks an outcome: errors, annotations, then the value.
@@ -106,17 +114,34 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
                     return Err(format!("unexpected metric {} in result, has {}", s.labels, points_text(s)));
                 };
                 let mut want = Vec::new();
+                let mut want_h = Vec::new();
                 for (i, v) in values.iter().enumerate() {
                     let t = start + i as i64 * step;
                     if t > end {
                         return Err(format!("expected {} points for {}, but the range cannot hold them", values.len(), s.labels));
                     }
-                    if let SeqValue::Float(f) = v {
-                        want.push((t, *f));
+                    match v {
+                        SeqValue::Float(f) => want.push((t, *f)),
+                        SeqValue::Histogram(h) => want_h.push((t, h)),
+                        SeqValue::Omitted => {}
                     }
                 }
-                if want.len() != s.points.len() {
-                    return Err(format!("expected {} float points for {}, but got {}", want.len(), s.labels, points_text(s)));
+                if want.len() != s.points.len() || want_h.len() != s.histograms.len() {
+                    return Err(format!(
+                        "expected {} float points and {} histogram points for {}, but got {}",
+                        want.len(),
+                        want_h.len(),
+                        s.labels,
+                        points_text(s)
+                    ));
+                }
+                for ((t, h), p) in want_h.iter().zip(&s.histograms) {
+                    if *t != p.t {
+                        return Err(format!("expected a histogram at t={t} for {}, got {}", s.labels, points_text(s)));
+                    }
+                    if !histogram_matches(h, &p.h) {
+                        return Err(format!("expected {} at t={t} for {}, got {}", h.h, s.labels, points_text(s)));
+                    }
                 }
                 for ((t, f), p) in want.iter().zip(&s.points) {
                     if *t != p.t {
@@ -140,17 +165,21 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
             }
             for (pos, s) in samples.iter().enumerate() {
                 let Some(idx) = expected.iter().position(|(l, _)| *l == s.labels) else {
-                    return Err(format!("unexpected metric {} in result, has value {}", s.labels, format_value(s.v)));
+                    return Err(format!("unexpected metric {} in result, has value {}", s.labels, sample_text(s)));
                 };
                 if eval.ordered && idx != pos {
                     return Err(format!("expected metric {} at position {} but was at {}", s.labels, idx + 1, pos + 1));
                 }
-                match expected[idx].1.first() {
-                    Some(SeqValue::Float(f)) if almost_equal(*f, s.v) => {}
-                    Some(SeqValue::Float(f)) => {
+                match (expected[idx].1.first(), &s.h) {
+                    (Some(SeqValue::Float(f)), None) if almost_equal(*f, s.v) => {}
+                    (Some(SeqValue::Histogram(want)), Some(got)) if histogram_matches(want, got) => {}
+                    (Some(SeqValue::Float(f)), None) => {
                         return Err(format!("expected {} for {} but got {}", format_value(*f), s.labels, format_value(s.v)))
                     }
-                    other => return Err(format!("expected {other:?} for {} but got {}", s.labels, format_value(s.v))),
+                    (Some(SeqValue::Histogram(want)), _) => {
+                        return Err(format!("expected {} for {} but got {}", want.h, s.labels, sample_text(s)))
+                    }
+                    (other, _) => return Err(format!("expected {other:?} for {} but got {}", s.labels, sample_text(s))),
                 }
             }
             for (l, _) in expected {
@@ -173,8 +202,19 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
 }
 
 fn points_text(s: &Series) -> String {
-    let pts: Vec<String> = s.points.iter().map(|p| format!("{}@{}", format_value(p.v), p.t)).collect();
+    let mut pts: Vec<(i64, String)> = s.points.iter().map(|p| (p.t, format!("{}@{}", format_value(p.v), p.t))).collect();
+    pts.extend(s.histograms.iter().map(|p| (p.t, format!("{}@{}", p.h, p.t))));
+    pts.sort_by_key(|p| p.0);
+    let pts: Vec<String> = pts.into_iter().map(|p| p.1).collect();
     format!("[{}]", pts.join(" "))
+}
+
+/// The value of a vector sample, float or histogram.
+fn sample_text(s: &promlite::Sample) -> String {
+    match &s.h {
+        Some(h) => h.to_string(),
+        None => format_value(s.v),
+    }
 }
 
 /// A readable rendering of an outcome for the failure report.
@@ -186,7 +226,7 @@ pub fn outcome_text(outcome: &Result<QueryResult, Error>) -> String {
                 Value::Scalar(p) => format!("scalar {}", format_value(p.v)),
                 Value::String { value, .. } => format!("string {value:?}"),
                 Value::Vector(v) if v.is_empty() => "empty vector".into(),
-                Value::Vector(v) => v.iter().map(|s| format!("{} {}", s.labels, format_value(s.v))).collect::<Vec<_>>().join("\n"),
+                Value::Vector(v) => v.iter().map(|s| format!("{} {}", s.labels, sample_text(s))).collect::<Vec<_>>().join("\n"),
                 Value::Matrix(m) if m.is_empty() => "empty matrix".into(),
                 Value::Matrix(m) => m.iter().map(|s| format!("{} {}", s.labels, points_text(s))).collect::<Vec<_>>().join("\n"),
             };

@@ -1,16 +1,27 @@
 //! Series descriptions of the promqltest format: `metric{a="b"} 1+2x3 _ stale`.
 
+use std::sync::Arc;
+
+use promlite::histogram::FloatHistogram;
 use promlite::{stale_nan, Labels};
 
 /// One value of an expanded sequence.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SeqValue {
     /// `_`: no sample at this position.
     Omitted,
     /// A float (the stale marker is the stale NaN).
     Float(f64),
-    /// A native histogram `{{…}}`, which promlite does not store.
-    Histogram,
+    /// A native histogram `{{…}}`.
+    Histogram(Arc<ExpectedHistogram>),
+}
+
+/// A histogram as written in a script, with whether its counter-reset hint
+/// was spelled out (only then do results have to match it, as in Prometheus).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedHistogram {
+    pub h: FloatHistogram,
+    pub hint_set: bool,
 }
 
 /// Parses a Prometheus duration (`5m`, `1h30m`, `500ms`, `0`) into milliseconds.
@@ -153,16 +164,47 @@ pub fn parse_values(values: &str) -> Result<Vec<SeqValue>, String> {
     Ok(out)
 }
 
-fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
-    if item.contains("{{") {
-        // A histogram, possibly repeated: `{{…}}xN` or `{{…}}+{{…}}xN`.
-        let times = item.rsplit_once("}}").map(|(_, tail)| tail).and_then(|t| t.strip_prefix('x'));
-        let n = match times {
-            Some(n) => n.parse::<usize>().map_err(|e| e.to_string())? + 1,
-            None => 1,
-        };
-        out.extend(std::iter::repeat(SeqValue::Histogram).take(n));
+/// Expands `{{A}}`, `{{A}}xN` (N+1 copies), `{{A}}+{{B}}xN` and
+/// `{{A}}-{{B}}xN` (A, A±B, A±2B, …: N+1 values).
+fn expand_histograms(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
+    let (first, used) = FloatHistogram::parse_test_notation_prefix(item).map_err(|e| e.to_string())?;
+    let mut hint_set = item[..used].contains("counter_reset_hint");
+    let rest = &item[used..];
+    let value = |h: FloatHistogram, hint_set: bool| SeqValue::Histogram(Arc::new(ExpectedHistogram { h, hint_set }));
+    if rest.is_empty() {
+        out.push(value(first, hint_set));
         return Ok(());
+    }
+    if let Some(n) = rest.strip_prefix('x') {
+        let n: usize = n.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+        out.extend(std::iter::repeat_n(value(first, hint_set), n + 1));
+        return Ok(());
+    }
+    let add = match rest.as_bytes()[0] {
+        b'+' => true,
+        b'-' => false,
+        _ => return Err(format!("unexpected {rest:?} after a histogram")),
+    };
+    let (inc, used) = FloatHistogram::parse_test_notation_prefix(&rest[1..]).map_err(|e| e.to_string())?;
+    hint_set |= rest[1..=used].contains("counter_reset_hint");
+    let n = rest[1 + used..].strip_prefix('x').ok_or("expected xN after the increment")?;
+    let n: usize = n.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    let mut cur = first;
+    out.push(value(cur.clone(), hint_set));
+    for _ in 0..n {
+        if cur.schema > inc.schema {
+            return Err(format!("error combining histograms: cannot merge from schema {} to {}", inc.schema, cur.schema));
+        }
+        let combined = if add { cur.add(&inc) } else { cur.sub(&inc) };
+        combined.map_err(|e| format!("error combining histograms: {e}"))?;
+        out.push(value(cur.clone(), hint_set));
+    }
+    Ok(())
+}
+
+fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
+    if item.starts_with("{{") {
+        return expand_histograms(item, out);
     }
     if item == "_" {
         out.push(SeqValue::Omitted);
@@ -170,7 +212,7 @@ fn expand_item(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> {
     }
     if let Some(n) = item.strip_prefix("_x") {
         let n: usize = n.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
-        out.extend(std::iter::repeat(SeqValue::Omitted).take(n));
+        out.extend(std::iter::repeat_n(SeqValue::Omitted, n));
         return Ok(());
     }
     if item == "stale" {
@@ -207,9 +249,7 @@ fn leading_number(s: &str) -> Result<(f64, &str), String> {
     }
     let body = &s[i..];
     let lower = body.to_ascii_lowercase();
-    let len = if lower.starts_with("inf") {
-        3
-    } else if lower.starts_with("nan") {
+    let len = if lower.starts_with("inf") || lower.starts_with("nan") {
         3
     } else {
         // No hex here: in `0+0x10` the `x` is the repetition.
@@ -248,6 +288,10 @@ mod tests {
         v.iter().map(|x| if let SeqValue::Float(f) = x { *f } else { -999.0 }).collect()
     }
 
+    fn counts(v: &[SeqValue]) -> Vec<f64> {
+        v.iter().map(|x| if let SeqValue::Histogram(h) = x { h.h.count } else { -999.0 }).collect()
+    }
+
     #[test]
     fn expands_the_value_notation() {
         assert_eq!(floats(&parse_values("1+2x3").unwrap()), vec![1.0, 3.0, 5.0, 7.0]);
@@ -256,6 +300,14 @@ mod tests {
         assert_eq!(floats(&parse_values("0+0x2").unwrap()), vec![0.0, 0.0, 0.0]);
         assert_eq!(parse_values("_ _x2").unwrap(), vec![SeqValue::Omitted; 3]);
         assert_eq!(parse_values("{{schema:1 sum:3}}x2 1").unwrap().len(), 4);
+        let grown = parse_values("{{count:1 buckets:[1]}}+{{count:2 buckets:[2]}}x2 _").unwrap();
+        assert_eq!(counts(&grown[..3]), vec![1.0, 3.0, 5.0]);
+        assert_eq!(grown[3], SeqValue::Omitted);
+        let shrunk = parse_values("{{count:5}}-{{count:2 counter_reset_hint:gauge}}x1").unwrap();
+        assert_eq!(counts(&shrunk), vec![5.0, 3.0]);
+        assert!(matches!(&shrunk[1], SeqValue::Histogram(h) if h.hint_set));
+        assert!(parse_values("{{schema:0}}+{{schema:1}}x1").is_ok(), "a finer increment is merged down");
+        assert!(parse_values("{{schema:1}}+{{schema:0}}x1").is_err());
         assert!(promlite::is_stale_nan(floats(&parse_values("stale").unwrap())[0]));
     }
 

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use promlite::promql::Expr;
 use promlite::{Batch, Db, Error, Point, QueryOptions, QueryResult};
 
+use super::nhcb;
 use super::script::Load;
 use super::series_desc::SeqValue;
+use super::tsdb_hints::Hints;
 
 /// A promlite database in a scratch directory; `clear` starts a new file.
 pub struct Store {
@@ -14,12 +16,19 @@ pub struct Store {
     name: String,
     generation: usize,
     db: Db,
+    hints: Hints,
 }
 
 impl Store {
     pub fn open(dir: &Path, name: &str) -> Store {
         let path = dir.join(format!("{name}.0.db"));
-        Store { dir: dir.to_path_buf(), name: name.to_string(), generation: 0, db: Db::open(path).expect("open test database") }
+        Store {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            generation: 0,
+            db: Db::open(path).expect("open test database"),
+            hints: Hints::default(),
+        }
     }
 
     /// Wipes all data (a fresh database file).
@@ -27,10 +36,12 @@ impl Store {
         self.generation += 1;
         let path = self.dir.join(format!("{}.{}.db", self.name, self.generation));
         self.db = Db::open(path).expect("open test database");
+        self.hints = Hints::default();
     }
 
-    /// Writes the float samples of a `load` command in one batch.
-    pub fn load(&mut self, load: &Load) -> Result<usize, Error> {
+    /// Writes the samples of a `load` command (and for `load_with_nhcb` the
+    /// native histograms its classic histograms convert to) in one batch.
+    pub fn load(&mut self, load: &Load) -> Result<usize, String> {
         let mut batch = Batch::new();
         for s in &load.series {
             let points: Vec<Point> = s
@@ -45,8 +56,25 @@ impl Store {
             if !points.is_empty() {
                 batch.add_points(&s.labels, &points);
             }
+            for (i, v) in s.values.iter().enumerate() {
+                match v {
+                    SeqValue::Float(_) => self.hints.float(&s.labels),
+                    SeqValue::Histogram(h) => {
+                        let mut h = h.h.clone();
+                        self.hints.histogram(&s.labels, &mut h);
+                        batch.add_histogram(&s.labels, i as i64 * load.interval, h);
+                    }
+                    SeqValue::Omitted => {}
+                }
+            }
         }
-        self.db.write(&batch)
+        if load.with_nhcb {
+            for (labels, t, mut h) in nhcb::convert(&load.series, load.interval)? {
+                self.hints.histogram(&labels, &mut h);
+                batch.add_histogram(&labels, t, h);
+            }
+        }
+        self.db.write(&batch).map_err(|e| e.to_string())
     }
 
     pub fn instant(&self, query: &str, t: i64, opts: &QueryOptions) -> Result<QueryResult, Error> {

@@ -1,13 +1,18 @@
-//! Histogram functions over classic histograms: series with an `le` label
-//! holding cumulative bucket counts. promlite stores no native histograms, so
-//! the functions that only read those (`histogram_count`, …) return nothing.
+//! Histogram functions over native histograms and over classic histograms
+//! (series with an `le` label holding cumulative bucket counts). A native
+//! histogram and a classic one with the same labels at the same step
+//! cancel each other out, with a warning, as in Prometheus.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::super::engine::Evaluator;
-use super::super::series::{StepCursor, StepRange, StepSeries, Val};
+use super::super::annotations::Annotations;
+use super::super::engine::{merge_same_labelsets, Evaluator};
+use super::super::hist;
+use super::super::series::{StepCursor, StepRange, StepSeries, StepValue, Val};
 use super::{arg, string_arg};
 use crate::error::Result;
+use crate::histogram::FloatHistogram;
 use crate::model::{Labels, Point, METRIC_NAME};
 use crate::promql::Call;
 
@@ -18,29 +23,63 @@ pub(crate) struct Bucket {
     pub count: f64,
 }
 
-/// `histogram_count`, `histogram_sum`, `histogram_avg`, `histogram_stddev`,
-/// `histogram_stdvar`: defined on native histograms only, so float samples
-/// (all promlite stores) yield no result.
-pub(crate) fn native_only(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    let _ = ev.eval_vector(arg(call, 0)?, r)?;
-    Ok(Val::Vector(Vec::new()))
+/// Applies `f` to every native-histogram sample of the single argument;
+/// float samples give nothing. Drops the metric name.
+fn native_value(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(&FloatHistogram) -> f64) -> Result<Val> {
+    let mut series = ev.eval_vector(arg(call, 0)?, r)?;
+    for s in &mut series {
+        s.points = s.hpoints.drain(..).map(|p| Point::new(p.t, f(&p.h))).collect();
+        ev.drop_name(s);
+    }
+    series.retain(|s| !s.points.is_empty());
+    if !ev.delayed_name_removal() {
+        series = merge_same_labelsets(series)?;
+    }
+    Ok(Val::Vector(series))
 }
 
-/// The classic histograms in a vector: per input series its group (the
-/// series' labels without `le`) and bucket bound; series with a malformed
-/// `le` get no group.
-struct ClassicHistograms {
+pub(crate) fn histogram_count(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    native_value(ev, call, r, |h| h.count)
+}
+
+pub(crate) fn histogram_sum(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    native_value(ev, call, r, |h| h.sum)
+}
+
+pub(crate) fn histogram_avg(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    native_value(ev, call, r, FloatHistogram::mean)
+}
+
+pub(crate) fn histogram_stddev(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    native_value(ev, call, r, FloatHistogram::stddev)
+}
+
+pub(crate) fn histogram_stdvar(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
+    native_value(ev, call, r, FloatHistogram::stdvar)
+}
+
+/// The histograms in a vector: per input series its classic group (the
+/// series' labels without `le`) and bucket bound, or for a series holding
+/// native histograms the classic group with the same labels, if any.
+struct Histograms {
     group_of: Vec<Option<usize>>,
     upper: Vec<f64>,
     groups: Vec<Labels>,
+    /// For each series: the classic group whose labels equal its own.
+    twin_group: Vec<Option<usize>>,
 }
 
-fn classify(ev: &mut Evaluator, series: &[StepSeries]) -> ClassicHistograms {
+fn classify(ev: &mut Evaluator, series: &[StepSeries]) -> Histograms {
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut groups = Vec::new();
     let mut group_of = Vec::with_capacity(series.len());
     let mut upper = Vec::with_capacity(series.len());
     for s in series {
+        if s.points.is_empty() {
+            group_of.push(None);
+            upper.push(f64::NAN);
+            continue;
+        }
         let le = s.labels.get("le").unwrap_or("");
         match parse_le(le) {
             Some(u) => {
@@ -61,7 +100,9 @@ fn classify(ev: &mut Evaluator, series: &[StepSeries]) -> ClassicHistograms {
             }
         }
     }
-    ClassicHistograms { group_of, upper, groups }
+    let twin_group =
+        series.iter().map(|s| if s.hpoints.is_empty() { None } else { index.get(&s.labels).copied() }).collect();
+    Histograms { group_of, upper, groups, twin_group }
 }
 
 /// Parses an `le` value as Go's `strconv.ParseFloat` would.
@@ -73,19 +114,51 @@ fn parse_le(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
-/// Calls `f(step index, group, buckets)` for every group with buckets at every step.
+/// One histogram at one step, as the histogram functions see it.
+enum HistogramAt<'a> {
+    /// The buckets of classic group `group`.
+    Classic { group: usize, buckets: &'a mut Vec<Bucket> },
+    /// A native histogram of input series `series`.
+    Native { series: usize, h: &'a Arc<FloatHistogram> },
+}
+
+/// Calls `f(step index, histogram)` for every histogram at every step. A
+/// native histogram and classic buckets with the same labels at one step
+/// are both skipped with a warning.
 fn for_each_histogram(
     series: &[StepSeries],
-    h: &ClassicHistograms,
+    h: &Histograms,
     r: StepRange,
-    mut f: impl FnMut(usize, usize, &mut Vec<Bucket>),
+    annotations: &mut Annotations,
+    delayed_name_removal: bool,
+    mut f: impl FnMut(usize, HistogramAt),
 ) {
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); h.groups.len()];
     let mut touched: Vec<usize> = Vec::new();
+    let mut natives: Vec<(usize, Arc<FloatHistogram>)> = Vec::new();
     let mut cursor = StepCursor::new(series.len());
+    let with_natives = series.iter().any(|s| !s.hpoints.is_empty());
     for (k, ts) in r.iter().enumerate() {
         touched.clear();
+        natives.clear();
         for (i, s) in series.iter().enumerate() {
+            if with_natives {
+                match cursor.sample_at(i, s, ts) {
+                    Some(StepValue::Hist(hp)) => {
+                        natives.push((i, hp));
+                        continue;
+                    }
+                    Some(StepValue::Float(v)) => {
+                        let Some(g) = h.group_of[i] else { continue };
+                        if buckets[g].is_empty() {
+                            touched.push(g);
+                        }
+                        buckets[g].push(Bucket { upper: h.upper[i], count: v });
+                    }
+                    None => {}
+                }
+                continue;
+            }
             let Some(v) = cursor.value_at(i, s, ts) else { continue };
             let Some(g) = h.group_of[i] else { continue };
             if buckets[g].is_empty() {
@@ -93,24 +166,60 @@ fn for_each_histogram(
             }
             buckets[g].push(Bucket { upper: h.upper[i], count: v });
         }
+        for (i, hp) in &natives {
+            if let Some(g) = h.twin_group[*i] {
+                if !buckets[g].is_empty() {
+                    let name = if delayed_name_removal { series[*i].labels.get(METRIC_NAME).unwrap_or("") } else { "" };
+                    annotations.mixed_classic_native_histograms(name);
+                    buckets[g].clear();
+                    continue;
+                }
+            }
+            f(k, HistogramAt::Native { series: *i, h: hp });
+        }
         touched.sort_unstable();
         for &g in &touched {
-            f(k, g, &mut buckets[g]);
+            if buckets[g].is_empty() {
+                continue;
+            }
+            f(k, HistogramAt::Classic { group: g, buckets: &mut buckets[g] });
             buckets[g].clear();
         }
     }
 }
 
-/// Result series per histogram group; the name goes, as with any function.
-fn result_series(ev: &Evaluator, groups: &[Labels]) -> Vec<StepSeries> {
-    groups
-        .iter()
-        .map(|l| {
+/// Output series of a histogram function: one per classic group, then one
+/// per input series (for native histograms); names dropped, as with any function.
+struct HistogramOutputs {
+    groups: Vec<StepSeries>,
+    natives: Vec<StepSeries>,
+}
+
+impl HistogramOutputs {
+    fn new(ev: &Evaluator, h: &Histograms, series: &[StepSeries]) -> Self {
+        let named = |l: &Labels| {
             let mut s = StepSeries::new(l.clone(), false);
             ev.drop_name(&mut s);
             s
-        })
-        .collect()
+        };
+        HistogramOutputs {
+            groups: h.groups.iter().map(named).collect(),
+            natives: series.iter().map(|s| if s.hpoints.is_empty() { StepSeries::new(Labels::new(), true) } else { named(&s.labels) }).collect(),
+        }
+    }
+
+    fn push(&mut self, at: &HistogramAt, t: i64, v: f64) {
+        let s = match at {
+            HistogramAt::Classic { group, .. } => &mut self.groups[*group],
+            HistogramAt::Native { series, .. } => &mut self.natives[*series],
+        };
+        s.points.push(Point::new(t, v));
+    }
+
+    fn finish(self) -> Result<Vec<StepSeries>> {
+        let out: Vec<StepSeries> = self.natives.into_iter().chain(self.groups).filter(|s| !s.points.is_empty()).collect();
+        merge_same_labelsets(out)
+    }
 }
 
 fn warn_invalid_quantiles(ev: &mut Evaluator, qs: &[f64]) {
@@ -121,26 +230,52 @@ fn warn_invalid_quantiles(ev: &mut Evaluator, qs: &[f64]) {
     }
 }
 
+/// The metric name native-histogram annotations quote (empty when names are dropped early).
+fn annotation_name<'a>(ev: &Evaluator, s: &'a StepSeries) -> &'a str {
+    if ev.delayed_name_removal() {
+        s.labels.get(METRIC_NAME).unwrap_or("")
+    } else {
+        ""
+    }
+}
+
 pub(crate) fn histogram_quantile(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let qs = ev.eval_scalar(arg(call, 0)?, r)?;
     let series = ev.eval_vector(arg(call, 1)?, r)?;
     warn_invalid_quantiles(ev, &qs);
     let h = classify(ev, &series);
-    let mut out = result_series(ev, &h.groups);
+    let mut out = HistogramOutputs::new(ev, &h, &series);
     let mut forced = Vec::new();
-    for_each_histogram(&series, &h, r, |k, g, buckets| {
-        let (v, fix) = bucket_quantile(qs[k], buckets);
-        if fix {
-            forced.push(g);
-        }
-        out[g].points.push(Point::new(r.ts(k), v));
+    let mut annotations = std::mem::take(&mut ev.annotations);
+    let delayed = ev.delayed_name_removal();
+    let mut notes = Vec::new();
+    for_each_histogram(&series, &h, r, &mut annotations, delayed, |k, at| {
+        let v = match &at {
+            HistogramAt::Classic { group, buckets } => {
+                let (v, fix) = bucket_quantile(qs[k], &mut (*buckets).clone());
+                if fix {
+                    forced.push(*group);
+                }
+                v
+            }
+            HistogramAt::Native { series: i, h } => {
+                let (v, note) = hist::quantile(qs[k], h);
+                notes.push((*i, note));
+                v
+            }
+        };
+        out.push(&at, r.ts(k), v);
     });
+    ev.annotations = annotations;
+    for (i, note) in notes {
+        let name = annotation_name(ev, &series[i]).to_string();
+        note.report(&mut ev.annotations, &name);
+    }
     for g in forced {
         let name = if ev.delayed_name_removal() { h.groups[g].get(METRIC_NAME).unwrap_or("") } else { "" };
         ev.annotations.forced_monotonicity(name);
     }
-    out.retain(|s| !s.points.is_empty());
-    Ok(Val::Vector(out))
+    Ok(Val::Vector(out.finish()?))
 }
 
 pub(crate) fn histogram_fraction(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
@@ -148,13 +283,29 @@ pub(crate) fn histogram_fraction(ev: &mut Evaluator, call: &Call, r: StepRange) 
     let upper = ev.eval_scalar(arg(call, 1)?, r)?;
     let series = ev.eval_vector(arg(call, 2)?, r)?;
     let h = classify(ev, &series);
-    let mut out = result_series(ev, &h.groups);
-    for_each_histogram(&series, &h, r, |k, g, buckets| {
-        let v = bucket_fraction(lower[k], upper[k], buckets);
-        out[g].points.push(Point::new(r.ts(k), v));
+    let mut out = HistogramOutputs::new(ev, &h, &series);
+    let mut annotations = std::mem::take(&mut ev.annotations);
+    let delayed = ev.delayed_name_removal();
+    let mut nan_series = Vec::new();
+    for_each_histogram(&series, &h, r, &mut annotations, delayed, |k, at| {
+        let v = match &at {
+            HistogramAt::Classic { buckets, .. } => bucket_fraction(lower[k], upper[k], &mut (*buckets).clone()),
+            HistogramAt::Native { series: i, h } => {
+                let (v, nans) = h.fraction(lower[k], upper[k]);
+                if nans {
+                    nan_series.push(*i);
+                }
+                v
+            }
+        };
+        out.push(&at, r.ts(k), v);
     });
-    out.retain(|s| !s.points.is_empty());
-    Ok(Val::Vector(out))
+    ev.annotations = annotations;
+    for i in nan_series {
+        let name = annotation_name(ev, &series[i]).to_string();
+        ev.annotations.fraction_nans(&name);
+    }
+    Ok(Val::Vector(out.finish()?))
 }
 
 /// `histogram_quantiles(v, "label", q1, q2, …)`: one result series per
@@ -170,16 +321,29 @@ pub(crate) fn histogram_quantiles(ev: &mut Evaluator, call: &Call, r: StepRange)
         warn_invalid_quantiles(ev, q);
     }
     let h = classify(ev, &series);
+    let template = HistogramOutputs::new(ev, &h, &series);
     let mut out: Vec<StepSeries> = Vec::new();
-    let mut slot: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut slot: HashMap<(bool, usize, usize), usize> = HashMap::new();
     let mut forced = false;
-    let template = result_series(ev, &h.groups);
-    for_each_histogram(&series, &h, r, |k, g, buckets| {
+    let mut notes = Vec::new();
+    let mut annotations = std::mem::take(&mut ev.annotations);
+    let delayed = ev.delayed_name_removal();
+    for_each_histogram(&series, &h, r, &mut annotations, delayed, |k, at| {
         for (qi, q) in qs.iter().enumerate() {
-            let (v, fix) = bucket_quantile(q[k], &mut buckets.clone());
-            forced |= fix;
-            let i = *slot.entry((g, qi)).or_insert_with(|| {
-                let mut s = template[g].clone();
+            let (v, key, base) = match &at {
+                HistogramAt::Classic { group, buckets } => {
+                    let (v, fix) = bucket_quantile(q[k], &mut (*buckets).clone());
+                    forced |= fix;
+                    (v, (false, *group, qi), &template.groups[*group])
+                }
+                HistogramAt::Native { series: i, h } => {
+                    let (v, note) = hist::quantile(q[k], h);
+                    notes.push((*i, note));
+                    (v, (true, *i, qi), &template.natives[*i])
+                }
+            };
+            let i = *slot.entry(key).or_insert_with(|| {
+                let mut s = base.clone();
                 s.labels.set(&label, &format_open_metrics_float(q[k]));
                 out.push(s);
                 out.len() - 1
@@ -187,10 +351,15 @@ pub(crate) fn histogram_quantiles(ev: &mut Evaluator, call: &Call, r: StepRange)
             out[i].points.push(Point::new(r.ts(k), v));
         }
     });
+    ev.annotations = annotations;
+    for (i, note) in notes {
+        let name = series[i].labels.get(METRIC_NAME).unwrap_or("").to_string();
+        note.report(&mut ev.annotations, &name);
+    }
     if forced {
         ev.annotations.forced_monotonicity("");
     }
-    Ok(Val::Vector(out))
+    Ok(Val::Vector(merge_same_labelsets(out)?))
 }
 
 /// A float as OpenMetrics writes it: integers keep a `.0`.

@@ -15,7 +15,8 @@ pub(crate) fn map_samples(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(f
 }
 
 /// Evaluates the vector argument (first) and the scalar arguments (the rest),
-/// then maps each sample with its step's scalar values; `None` drops the sample.
+/// then maps each float sample with its step's scalar values; `None` drops
+/// the sample. Histogram samples are dropped, as Prometheus does.
 fn map_with_params(ev: &mut Evaluator, call: &Call, r: StepRange, f: impl Fn(f64, &[f64]) -> Option<f64>) -> Result<Val> {
     let mut series = ev.eval_vector(arg(call, 0)?, r)?;
     let mut params = Vec::with_capacity(call.args.len().saturating_sub(1));
@@ -24,6 +25,7 @@ fn map_with_params(ev: &mut Evaluator, call: &Call, r: StepRange, f: impl Fn(f64
     }
     let mut step_params = vec![0.0; params.len()];
     for s in &mut series {
+        s.hpoints.clear();
         s.points.retain_mut(|p| {
             let k = r.index(p.t);
             for (sp, values) in step_params.iter_mut().zip(&params) {
@@ -112,6 +114,11 @@ pub(crate) fn timestamp(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result
             let mut s = ev.eval_vector(a, r)?;
             for series in &mut s {
                 series.points.iter_mut().for_each(|p| p.v = p.t as f64 / 1000.0);
+                if !series.hpoints.is_empty() {
+                    let hpoints = std::mem::take(&mut series.hpoints);
+                    series.points.extend(hpoints.iter().map(|h| Point::new(h.t, h.t as f64 / 1000.0)));
+                    series.points.sort_by_key(|p| p.t);
+                }
             }
             s
         }
@@ -168,7 +175,8 @@ pub(crate) fn max_of(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Va
     scalar_pair(ev, call, r, go_max)
 }
 
-/// `scalar(v)`: the single sample's value, NaN when there is not exactly one.
+/// `scalar(v)`: the single float sample's value, NaN when there is not
+/// exactly one (histograms do not count).
 pub(crate) fn scalar(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let series = ev.eval_vector(arg(call, 0)?, r)?;
     let mut out = vec![f64::NAN; r.len()];
@@ -186,7 +194,7 @@ pub(crate) fn scalar(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Va
 pub(crate) fn vector(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let values = ev.eval_scalar(arg(call, 0)?, r)?;
     let points = values.iter().enumerate().map(|(k, v)| Point::new(r.ts(k), *v)).collect();
-    Ok(Val::Vector(vec![StepSeries { labels: Labels::new(), drop_name: false, points }]))
+    Ok(Val::Vector(vec![StepSeries::floats(Labels::new(), false, points)]))
 }
 
 /// `absent(v)`: 1 at the steps where `v` has no sample.
@@ -195,21 +203,26 @@ pub(crate) fn absent(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Va
     let series = ev.eval_vector(a, r)?;
     let mut present = vec![false; r.len()];
     for s in &series {
-        for p in &s.points {
-            present[r.index(p.t)] = true;
+        for t in s.points.iter().map(|p| p.t).chain(s.hpoints.iter().map(|p| p.t)) {
+            present[r.index(t)] = true;
         }
     }
     let points: Vec<Point> = r.iter().enumerate().filter(|(k, _)| !present[*k]).map(|(_, t)| Point::new(t, 1.0)).collect();
     if points.is_empty() {
         return Ok(Val::Vector(Vec::new()));
     }
-    Ok(Val::Vector(vec![StepSeries { labels: absent_labels(a), drop_name: false, points }]))
+    Ok(Val::Vector(vec![StepSeries::floats(absent_labels(a), false, points)]))
 }
 
 /// Orders the samples of an instant evaluation; over a range the order is
-/// always by labels, which Prometheus points out with a warning.
+/// always by labels, which Prometheus points out with a warning. Histogram
+/// samples have no order and are dropped.
 fn sort_by_value(ev: &mut Evaluator, call: &Call, r: StepRange, descending: bool) -> Result<Val> {
     let mut series = ev.eval_vector(arg(call, 0)?, r)?;
+    if series.iter().any(|s| !s.hpoints.is_empty()) {
+        series.iter_mut().for_each(|s| s.hpoints.clear());
+        series.retain(|s| !s.points.is_empty());
+    }
     if !r.is_instant() {
         ev.annotations.sort_in_range_query(&call.func);
         return Ok(Val::Vector(series));
@@ -314,7 +327,7 @@ fn go_int64(v: f64) -> i64 {
 pub(crate) fn date_function(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(&Date) -> f64) -> Result<Val> {
     if call.args.is_empty() {
         let points = r.iter().map(|t| Point::new(t, f(&date_of(t.div_euclid(1000))))).collect();
-        return Ok(Val::Vector(vec![StepSeries { labels: Labels::new(), drop_name: false, points }]));
+        return Ok(Val::Vector(vec![StepSeries::floats(Labels::new(), false, points)]));
     }
     map_with_params(ev, call, r, |v, _| Some(f(&date_of(go_int64(v)))))
 }

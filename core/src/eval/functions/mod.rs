@@ -6,6 +6,7 @@ mod histogram;
 mod instant;
 mod labels;
 mod range;
+mod range_hist;
 
 use super::engine::Evaluator;
 use super::series::{StepRange, Val};
@@ -30,16 +31,16 @@ pub(crate) enum Impl {
 }
 
 const fn keeps_name(f: fn(&Window) -> Result<Option<f64>>) -> RangeImpl {
-    RangeImpl { f, keeps_name: true, anchored_ok: false, smoothed_ok: false, counts_drops: false }
+    RangeImpl { keeps_name: true, ..range_fn(f) }
 }
 
 const fn extendable(f: fn(&Window) -> Result<Option<f64>>, smoothed_ok: bool) -> RangeImpl {
-    RangeImpl { f, keeps_name: false, anchored_ok: true, smoothed_ok, counts_drops: false }
+    RangeImpl { anchored_ok: true, smoothed_ok, ..range_fn(f) }
 }
 
 /// `rate`, `increase`, `resets`: read the counter resets in the window.
 const fn counter(f: fn(&Window) -> Result<Option<f64>>, smoothed_ok: bool) -> RangeImpl {
-    RangeImpl { f, keeps_name: false, anchored_ok: true, smoothed_ok, counts_drops: true }
+    RangeImpl { anchored_ok: true, smoothed_ok, counts_drops: true, ..range_fn(f) }
 }
 
 /// Every function, sorted by name.
@@ -53,43 +54,43 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("asinh", Impl::Math(f64::asinh)),
     ("atan", Impl::Math(f64::atan)),
     ("atanh", Impl::Math(f64::atanh)),
-    ("avg_over_time", Impl::Range(range_fn(range::avg_over_time))),
+    ("avg_over_time", Impl::Range(range_fn(range::avg_over_time).histograms(range_hist::avg_over_time))),
     ("ceil", Impl::Math(f64::ceil)),
-    ("changes", Impl::Range(extendable(range::changes, false))),
+    ("changes", Impl::Range(extendable(range::changes, false).histograms(range_hist::changes))),
     ("clamp", Impl::Custom(instant::clamp)),
     ("clamp_max", Impl::Custom(instant::clamp_max)),
     ("clamp_min", Impl::Custom(instant::clamp_min)),
     ("cos", Impl::Math(f64::cos)),
     ("cosh", Impl::Math(f64::cosh)),
-    ("count_over_time", Impl::Range(range_fn(range::count_over_time))),
+    ("count_over_time", Impl::Range(range_fn(range::count_over_time).histograms(range_hist::count_over_time))),
     ("day_of_month", Impl::Date(|d| d.day as f64)),
     ("day_of_week", Impl::Date(|d| d.weekday as f64)),
     ("day_of_year", Impl::Date(|d| d.yearday as f64)),
     ("days_in_month", Impl::Date(|d| instant::days_in(d.year, d.month) as f64)),
     ("deg", Impl::Math(|v| v * 180.0 / std::f64::consts::PI)),
-    ("delta", Impl::Range(extendable(range::delta, true))),
+    ("delta", Impl::Range(extendable(range::delta, true).histograms(range_hist::delta))),
     ("deriv", Impl::Range(range_fn(range::deriv))),
     ("double_exponential_smoothing", Impl::Range(range_fn(range::double_exponential_smoothing))),
     ("end", Impl::Custom(instant::end)),
     ("exp", Impl::Math(f64::exp)),
-    ("first_over_time", Impl::Range(keeps_name(range::first_over_time))),
+    ("first_over_time", Impl::Range(keeps_name(range::first_over_time).histograms(range_hist::first_over_time))),
     ("floor", Impl::Math(f64::floor)),
-    ("histogram_avg", Impl::Custom(histogram::native_only)),
-    ("histogram_count", Impl::Custom(histogram::native_only)),
+    ("histogram_avg", Impl::Custom(histogram::histogram_avg)),
+    ("histogram_count", Impl::Custom(histogram::histogram_count)),
     ("histogram_fraction", Impl::Custom(histogram::histogram_fraction)),
     ("histogram_quantile", Impl::Custom(histogram::histogram_quantile)),
     ("histogram_quantiles", Impl::Custom(histogram::histogram_quantiles)),
-    ("histogram_stddev", Impl::Custom(histogram::native_only)),
-    ("histogram_stdvar", Impl::Custom(histogram::native_only)),
-    ("histogram_sum", Impl::Custom(histogram::native_only)),
+    ("histogram_stddev", Impl::Custom(histogram::histogram_stddev)),
+    ("histogram_stdvar", Impl::Custom(histogram::histogram_stdvar)),
+    ("histogram_sum", Impl::Custom(histogram::histogram_sum)),
     ("hour", Impl::Date(|d| d.hour as f64)),
-    ("idelta", Impl::Range(range_fn(range::idelta))),
-    ("increase", Impl::Range(counter(range::increase, true))),
+    ("idelta", Impl::Range(range_fn(range::idelta).histograms(range_hist::idelta))),
+    ("increase", Impl::Range(counter(range::increase, true).histograms(range_hist::increase))),
     ("info", Impl::Custom(labels::info)),
-    ("irate", Impl::Range(range_fn(range::irate))),
+    ("irate", Impl::Range(range_fn(range::irate).histograms(range_hist::irate))),
     ("label_join", Impl::Custom(labels::label_join)),
     ("label_replace", Impl::Custom(labels::label_replace)),
-    ("last_over_time", Impl::Range(keeps_name(range::last_over_time))),
+    ("last_over_time", Impl::Range(keeps_name(range::last_over_time).histograms(range_hist::last_over_time))),
     ("ln", Impl::Math(f64::ln)),
     ("log10", Impl::Math(f64::log10)),
     ("log2", Impl::Math(f64::log2)),
@@ -102,12 +103,12 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("month", Impl::Date(|d| d.month as f64)),
     ("pi", Impl::Custom(instant::pi)),
     ("predict_linear", Impl::Range(range_fn(range::predict_linear))),
-    ("present_over_time", Impl::Range(range_fn(range::present_over_time))),
+    ("present_over_time", Impl::Range(range_fn(range::present_over_time).histograms(range_hist::present_over_time))),
     ("quantile_over_time", Impl::Range(range_fn(range::quantile_over_time))),
     ("rad", Impl::Math(|v| v * std::f64::consts::PI / 180.0)),
     ("range", Impl::Custom(instant::range)),
-    ("rate", Impl::Range(counter(range::rate, true))),
-    ("resets", Impl::Range(counter(range::resets, false))),
+    ("rate", Impl::Range(counter(range::rate, true).histograms(range_hist::rate))),
+    ("resets", Impl::Range(counter(range::resets, false).histograms(range_hist::resets))),
     ("round", Impl::Custom(instant::round)),
     ("scalar", Impl::Custom(instant::scalar)),
     ("sgn", Impl::Math(instant::sgn)),
@@ -123,13 +124,13 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("stddev_over_time", Impl::Range(range_fn(range::stddev_over_time))),
     ("stdvar_over_time", Impl::Range(range_fn(range::stdvar_over_time))),
     ("step", Impl::Custom(instant::step)),
-    ("sum_over_time", Impl::Range(range_fn(range::sum_over_time))),
+    ("sum_over_time", Impl::Range(range_fn(range::sum_over_time).histograms(range_hist::sum_over_time))),
     ("tan", Impl::Math(f64::tan)),
     ("tanh", Impl::Math(f64::tanh)),
     ("time", Impl::Custom(instant::time)),
     ("timestamp", Impl::Custom(instant::timestamp)),
-    ("ts_of_first_over_time", Impl::Range(range_fn(range::ts_of_first_over_time))),
-    ("ts_of_last_over_time", Impl::Range(range_fn(range::ts_of_last_over_time))),
+    ("ts_of_first_over_time", Impl::Range(range_fn(range::ts_of_first_over_time).histograms(range_hist::ts_of_first_over_time))),
+    ("ts_of_last_over_time", Impl::Range(range_fn(range::ts_of_last_over_time).histograms(range_hist::ts_of_last_over_time))),
     ("ts_of_max_over_time", Impl::Range(range_fn(range::ts_of_max_over_time))),
     ("ts_of_min_over_time", Impl::Range(range_fn(range::ts_of_min_over_time))),
     ("vector", Impl::Custom(instant::vector)),

@@ -4,10 +4,11 @@
 //! across the steps with two indices that only move forward.
 
 use super::super::aggregate::{kahan_add, quantile};
+use super::super::annotations::Annotations;
 use super::super::engine::{interpolate, Evaluator, WindowSpec};
-use super::super::series::{StepRange, StepSeries, Val};
+use super::super::series::{StepRange, StepSeries, StepValue, Val};
 use crate::error::{Error, Result};
-use crate::model::{Labels, Point, METRIC_NAME};
+use crate::model::{HPoint, Labels, Point, METRIC_NAME};
 use crate::promql::{Call, Expr, ExprKind, RangeModifier, ValueType};
 
 /// What a range function sees at one step.
@@ -16,6 +17,8 @@ pub(crate) struct Window<'a> {
     /// is widened by the lookback delta (to the left, and for `smoothed` also
     /// to the right) so boundary values can be picked or interpolated.
     pub points: &'a [Point],
+    /// The histogram samples in the window (same widening as `points`).
+    pub hpoints: &'a [HPoint],
     /// The evaluation timestamp of the step.
     pub ts: i64,
     /// The window proper: `(start, end]`.
@@ -31,12 +34,27 @@ pub(crate) struct Window<'a> {
     pub drops: u32,
 }
 
-/// A range function: value for one window, or none.
+/// A range function: value for one window of floats, or none.
 pub(crate) type RangeFn = fn(&Window) -> Result<Option<f64>>;
+
+/// What a range function over a window holding histograms may report.
+pub(crate) struct HistContext<'a> {
+    pub annotations: &'a mut Annotations,
+    /// The metric name of the series, for annotations.
+    pub metric: &'a str,
+}
+
+/// A range function over a window holding native histograms (maybe mixed
+/// with floats): a float or histogram value, or none.
+pub(crate) type HistRangeFn = fn(&Window, &mut HistContext) -> Result<Option<StepValue>>;
 
 /// How a range function is evaluated.
 pub(crate) struct RangeImpl {
+    /// For windows of floats only (the fast path).
     pub f: RangeFn,
+    /// For windows holding histograms; `None` means the function reads
+    /// floats only and skips the histograms with an info annotation.
+    pub h: Option<HistRangeFn>,
     /// `last_over_time`/`first_over_time` act like a selector and keep the name.
     pub keeps_name: bool,
     pub anchored_ok: bool,
@@ -46,7 +64,14 @@ pub(crate) struct RangeImpl {
 }
 
 pub(crate) const fn range_fn(f: RangeFn) -> RangeImpl {
-    RangeImpl { f, keeps_name: false, anchored_ok: false, smoothed_ok: false, counts_drops: false }
+    RangeImpl { f, h: None, keeps_name: false, anchored_ok: false, smoothed_ok: false, counts_drops: false }
+}
+
+impl RangeImpl {
+    /// The same function with its own handling of histogram windows.
+    pub(crate) const fn histograms(self, h: HistRangeFn) -> RangeImpl {
+        RangeImpl { h: Some(h), ..self }
+    }
 }
 
 /// Names of the functions accepting `anchored` / `smoothed`, for error messages.
@@ -110,22 +135,23 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
     let mut out = Vec::new();
     let mut step_params = vec![0.0; params.len()];
     ev.each_range_series(arg, r, &mut |ev, series, spec| {
-        let points = window_values(&series, spec, imp, &params, &mut step_params, lookback, r)?;
-        if points.is_empty() {
-            return Ok(());
-        }
-        if counter_check {
+        let (points, hpoints) = window_values(ev, &series, spec, imp, &params, &mut step_params, lookback, r)?;
+        // Prometheus hints at a non-counter only when floats came out.
+        if counter_check && !points.is_empty() {
             if let Some(name) = series.labels.get(METRIC_NAME) {
                 if !["_total", "_sum", "_count", "_bucket"].iter().any(|s| name.ends_with(s)) {
                     ev.annotations.possible_non_counter(name);
                 }
             }
         }
-        let mut s = StepSeries { labels: series.labels, drop_name: series.drop_name, points };
+        let mut s = StepSeries { labels: series.labels, drop_name: series.drop_name, points, hpoints };
+        if s.is_empty() {
+            return Ok(());
+        }
         if !imp.keeps_name {
             ev.drop_name(&mut s);
         }
-        ev.account(s.points.len())?;
+        ev.account(s.len())?;
         out.push(s);
         Ok(())
     })?;
@@ -144,8 +170,11 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
     Ok(Val::Vector(out))
 }
 
-/// Applies `f` to the window of `series` at every step.
+/// Applies the function to the window of `series` at every step: float
+/// and histogram results.
+#[allow(clippy::too_many_arguments)]
 fn window_values(
+    ev: &mut Evaluator,
     series: &StepSeries,
     input: &WindowSpec,
     imp: &RangeImpl,
@@ -153,8 +182,10 @@ fn window_values(
     step_params: &mut [f64],
     lookback: i64,
     r: StepRange,
-) -> Result<Vec<Point>> {
+) -> Result<(Vec<Point>, Vec<HPoint>)> {
     let pts = &series.points;
+    let hpts = &series.hpoints;
+    let metric = series.labels.get(METRIC_NAME).unwrap_or("");
     let back = if input.anchored || input.smoothed { lookback } else { 0 };
     let forward = if input.smoothed { lookback } else { 0 };
     // drops_before[i]: decreases between consecutive samples up to sample i,
@@ -171,20 +202,18 @@ fn window_values(
         Vec::new()
     };
     let mut out = Vec::new();
-    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut hout = Vec::new();
+    let (mut floats, mut histograms) = (Slider::default(), Slider::default());
     for (k, ts) in r.iter().enumerate() {
         let end = input.ref_time(ts);
         let start = end - input.range;
-        while lo < pts.len() && pts[lo].t <= start - back {
-            lo += 1;
-        }
-        if hi < lo {
-            hi = lo;
-        }
-        while hi < pts.len() && pts[hi].t <= end + forward {
-            hi += 1;
-        }
-        if lo == hi {
+        let (lo, hi) = floats.advance(pts.len(), |i| pts[i].t, start - back, end + forward);
+        let (hlo, hhi) = if hpts.is_empty() {
+            (0, 0)
+        } else {
+            histograms.advance(hpts.len(), |i| hpts[i].t, start - back, end + forward)
+        };
+        if lo == hi && hlo == hhi {
             continue;
         }
         for (p, values) in step_params.iter_mut().zip(params) {
@@ -192,6 +221,7 @@ fn window_values(
         }
         let w = Window {
             points: &pts[lo..hi],
+            hpoints: &hpts[hlo..hhi],
             ts,
             start,
             end,
@@ -199,13 +229,88 @@ fn window_values(
             params: step_params,
             anchored: input.anchored,
             smoothed: input.smoothed,
-            drops: if imp.counts_drops { drops_before[hi - 1] - drops_before[lo] } else { 0 },
+            drops: if imp.counts_drops && hi > lo { drops_before[hi - 1] - drops_before[lo] } else { 0 },
         };
-        if let Some(v) = (imp.f)(&w)? {
-            out.push(Point::new(ts, v));
+        if hlo == hhi {
+            if let Some(v) = (imp.f)(&w)? {
+                out.push(Point::new(ts, v));
+            }
+            continue;
+        }
+        let mut cx = HistContext { annotations: &mut ev.annotations, metric };
+        let value = match imp.h {
+            Some(h) => h(&w, &mut cx)?,
+            None => floats_only(&w, imp.f, &mut cx)?.map(StepValue::Float),
+        };
+        match value {
+            Some(StepValue::Float(v)) => out.push(Point::new(ts, v)),
+            Some(StepValue::Hist(h)) => hout.push(HPoint { t: ts, h }),
+            None => {}
         }
     }
-    Ok(out)
+    Ok((out, hout))
+}
+
+/// Two indices that slide a left-open window `(from, to]` forward over
+/// samples in time order; they only ever move forward.
+#[derive(Default)]
+struct Slider {
+    lo: usize,
+    hi: usize,
+}
+
+impl Slider {
+    /// The index range of the samples (`len` of them, sample `i` at time
+    /// `t(i)`) inside `(from, to]`.
+    #[inline]
+    fn advance(&mut self, len: usize, t: impl Fn(usize) -> i64, from: i64, to: i64) -> (usize, usize) {
+        while self.lo < len && t(self.lo) <= from {
+            self.lo += 1;
+        }
+        if self.hi < self.lo {
+            self.hi = self.lo;
+        }
+        while self.hi < len && t(self.hi) <= to {
+            self.hi += 1;
+        }
+        (self.lo, self.hi)
+    }
+}
+
+/// For an `anchored`/`smoothed` window over `len` samples (sample `i` at
+/// time `t(i)`): the samples its boundary values come from, the last one
+/// at or before the start and the last one (`smoothed`: the first one at or
+/// after the end). `None` when every sample lies before the window (or,
+/// `smoothed`, after it).
+pub(crate) fn boundary_samples(w: &Window, len: usize, t: impl Fn(usize) -> i64) -> Option<(usize, usize)> {
+    let last_idx = len - 1;
+    let first = partition(last_idx, |i| t(i) <= w.start).saturating_sub(1);
+    let last = if w.smoothed { partition(last_idx, |i| t(i) < w.end) } else { last_idx };
+    (t(last) > w.start && t(first) <= w.end).then_some((first, last))
+}
+
+/// The first index in `0..len` where `pred` stops holding (it must hold for a prefix).
+fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// A float-only function over a window holding histograms: the floats
+/// alone, noting that histograms were skipped; nothing without floats.
+fn floats_only(w: &Window, f: RangeFn, cx: &mut HistContext) -> Result<Option<f64>> {
+    if w.points.is_empty() {
+        return Ok(None);
+    }
+    cx.annotations.histogram_ignored_in_mixed_range(cx.metric);
+    f(w)
 }
 
 /// `absent_over_time`: 1 at the steps where no series has a sample in the window.
@@ -214,9 +319,11 @@ pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) ->
     let lookback = ev.lookback();
     let mut present = vec![false; r.len()];
     let presence = range_fn(|_| Ok(Some(1.0)));
-    let spec = ev.each_range_series(arg, r, &mut |_, series, spec| {
-        for p in window_values(&series, spec, &presence, &[], &mut [], lookback, r)? {
-            present[r.index(p.t)] = true;
+    let presence = presence.histograms(|_, _| Ok(Some(StepValue::Float(1.0))));
+    let spec = ev.each_range_series(arg, r, &mut |ev, series, spec| {
+        let (points, hpoints) = window_values(ev, &series, spec, &presence, &[], &mut [], lookback, r)?;
+        for t in points.iter().map(|p| p.t).chain(hpoints.iter().map(|p| p.t)) {
+            present[r.index(t)] = true;
         }
         Ok(())
     })?;
@@ -226,7 +333,7 @@ pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) ->
         return Ok(Val::Vector(Vec::new()));
     }
     let labels = if spec.from_selector { super::absent_labels(arg) } else { Labels::new() };
-    Ok(Val::Vector(vec![StepSeries { labels, drop_name: true, points }]))
+    Ok(Val::Vector(vec![StepSeries::floats(labels, true, points)]))
 }
 
 // ---------------------------------------------------------------------------
@@ -249,22 +356,36 @@ fn extrapolated_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
             }
         }
     }
-    let mut to_start = (first.t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let average_step = sampled / (pts.len() - 1) as f64;
+    let zero_point = (counter && result > 0.0 && first.v >= 0.0).then_some((first.v, result));
+    Some(result * extrapolation_factor(w, first.t, last.t, pts.len() - 1, zero_point, rate))
+}
+
+/// How much the change between the first and last sample of a window
+/// (`intervals` sample intervals apart) is scaled to cover the window: up to
+/// the window's edges when a sample is "close enough" to them, else half an
+/// average interval beyond; per second for `rate`. `zero_point` is a
+/// counter's first value and its increase, which bound extrapolation into
+/// the past (a counter cannot go below zero).
+pub(crate) fn extrapolation_factor(
+    w: &Window,
+    first_t: i64,
+    last_t: i64,
+    intervals: usize,
+    zero_point: Option<(f64, f64)>,
+    rate: bool,
+) -> f64 {
+    let mut to_start = (first_t - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let average_step = sampled / intervals as f64;
     // Extrapolate to a boundary only when a sample is "close enough" to it;
     // otherwise assume the series starts/ends half an interval away.
     let threshold = average_step * 1.1;
     if to_start >= threshold {
         to_start = average_step / 2.0;
     }
-    if counter {
-        // A counter cannot go below zero: do not extrapolate past that point.
-        let mut to_zero = to_start;
-        if result > 0.0 && first.v >= 0.0 {
-            to_zero = sampled * (first.v / result);
-        }
+    if let Some((first, increase)) = zero_point {
+        let to_zero = sampled * (first / increase);
         if to_zero < to_start {
             to_start = to_zero;
         }
@@ -276,20 +397,14 @@ fn extrapolated_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     if rate {
         factor /= w.range_ms as f64 / 1000.0;
     }
-    Some(result * factor)
+    factor
 }
 
 /// `rate`/`increase`/`delta` over `anchored`/`smoothed` windows: the change
 /// between the boundary values, no extrapolation.
 fn extended_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     let f = w.points;
-    let last_idx = f.len() - 1;
-    let first = f[..last_idx].partition_point(|p| p.t <= w.start).saturating_sub(1);
-    let last = if w.smoothed { f[..last_idx].partition_point(|p| p.t < w.end) } else { last_idx };
-    // No value when all samples lie before the window or (smoothed) after it.
-    if f[last].t <= w.start || f[first].t > w.end {
-        return None;
-    }
+    let (first, last) = boundary_samples(w, f.len(), |i| f[i].t)?;
     let left = if w.smoothed && f[first].t < w.start { interpolate(f[first], f[first + 1], w.start, counter) } else { f[first].v };
     let right =
         if w.smoothed && last > 0 && f[last].t > w.end { interpolate(f[last - 1], f[last], w.end, counter) } else { f[last].v };
@@ -595,7 +710,7 @@ mod tests {
 
     fn window(points: &[Point], start: i64, end: i64) -> Window<'_> {
         let drops = points.windows(2).filter(|p| p[1].v < p[0].v).count() as u32;
-        Window { points, ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false, drops }
+        Window { points, hpoints: &[], ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false, drops }
     }
 
     fn pts(v: &[(i64, f64)]) -> Vec<Point> {
