@@ -164,9 +164,11 @@ impl Batch {
 /// Samples read from a change feed by [`Db::outbox_read`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutboxBatch {
-    /// Series with their samples, each in commit order (not necessarily time order).
+    /// Series with their float samples, each in commit order (not necessarily time order).
     pub series: Vec<(Labels, Vec<Point>)>,
-    /// Total number of samples.
+    /// Series with their native-histogram samples, each in commit order.
+    pub histograms: Vec<(Labels, Vec<HPoint>)>,
+    /// Total number of samples (float and histogram).
     pub samples: usize,
     /// Pass to [`Db::outbox_ack`] once these samples are safely delivered.
     pub next_seq: u64,
@@ -271,10 +273,17 @@ impl Db {
     /// Writes a batch in one atomic, durable commit; returns the number of samples written.
     ///
     /// # Errors
-    /// Invalid labels (nothing is written), SQLite errors (nothing is written).
+    /// Invalid labels or a malformed native histogram (see
+    /// [`FloatHistogram::validate`]; nothing is written), SQLite errors
+    /// (nothing is written).
     pub fn write(&self, batch: &Batch) -> Result<usize> {
         for labels in batch.series().iter().map(|(l, _)| l).chain(batch.histograms().iter().map(|(l, _)| l)) {
             labels.validate_for_storage()?;
+        }
+        for (labels, points) in batch.histograms() {
+            for p in points {
+                p.h.validate().map_err(|e| Error::invalid(format!("series {labels}, sample at {}: {e}", p.t)))?;
+            }
         }
         for m in batch.metadata() {
             if m.metric.is_empty() {

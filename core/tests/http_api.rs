@@ -295,6 +295,45 @@ fn instant_and_range_queries() {
 }
 
 #[test]
+fn native_histogram_queries_answer_in_prometheus_shape() {
+    let h = Harness::start();
+    let hist = |text: &str| promlite::FloatHistogram::parse_test_notation(text).unwrap();
+    let labels = promlite::Labels::parse(r#"rpc_seconds{job="api"}"#).unwrap();
+    let mut batch = promlite::Batch::new();
+    batch.add_histogram(&labels, 0, hist("{{schema:0 count:2 sum:3 z_bucket:1 z_bucket_w:0.5 buckets:[1]}}"));
+    batch.add_histogram(&labels, 60_000, hist("{{schema:0 count:8 sum:12 z_bucket:1 z_bucket_w:0.5 buckets:[4 3] n_buckets:[0 0]}}"));
+    h.db.write(&batch).unwrap();
+
+    let v = h.get("/api/v1/query?query=rpc_seconds&time=60").data();
+    assert_eq!(
+        v,
+        json!({"resultType": "vector", "result": [{
+            "metric": {"__name__": "rpc_seconds", "job": "api"},
+            "histogram": [60, {"count": "8", "sum": "12", "buckets": [
+                [3, "-0.5", "0.5", "1"],
+                [0, "0.5", "1", "4"],
+                [0, "1", "2", "3"]
+            ]}]
+        }]})
+    );
+    let m = h
+        .get(&format!("/api/v1/query_range?query={}&start=0&end=60&step=60", enc("rpc_seconds or vector(1)")))
+        .data();
+    assert_eq!(m["resultType"], "matrix");
+    let series = m["result"].as_array().unwrap();
+    let hist_series = series.iter().find(|s| s["metric"]["job"] == "api").unwrap();
+    assert!(hist_series.get("values").is_none(), "{hist_series}");
+    assert_eq!(hist_series["histograms"][0], json!([0, {"count": "2", "sum": "3", "buckets": [[3, "-0.5", "0.5", "1"], [0, "0.5", "1", "1"]]}]));
+    assert_eq!(hist_series["histograms"][1][0], 60);
+    let float_series = series.iter().find(|s| s["metric"].get("job").is_none()).unwrap();
+    assert!(float_series.get("histograms").is_none(), "{float_series}");
+    assert_eq!(float_series["values"], json!([[0, "1"], [60, "1"]]));
+    // Functions over histograms return floats again.
+    let q = h.get(&format!("/api/v1/query?query={}&time=60", enc("histogram_count(rpc_seconds)"))).data();
+    assert_eq!(q["result"][0]["value"], json!([60, "8"]));
+}
+
+#[test]
 fn query_limits_answer_422_and_503() {
     let h = seeded(ServerConfig {
         max_samples: 10,

@@ -125,6 +125,41 @@ fn remote_read_returns_raw_samples_per_query() {
 }
 
 #[test]
+fn remote_read_returns_native_histograms() {
+    let h = Harness::with_config(ServerConfig { max_samples: 4, ..ServerConfig::default() });
+    let hist = |text: &str| promlite::FloatHistogram::parse_test_notation(text).unwrap();
+    let rpc = promlite::Labels::parse(r#"rpc_seconds{job="api"}"#).unwrap();
+    let mut b = promlite::Batch::new();
+    b.add(&rpc, 1_000, 5.0);
+    b.add_histogram(&rpc, 2_000, hist("{{schema:2 count:4 sum:6 z_bucket:1 z_bucket_w:0.01 offset:-2 buckets:[1 0 2] counter_reset_hint:not_reset}}"));
+    b.add_histogram(&rpc, 3_000, hist("{{schema:-53 count:1.5 sum:2 custom_values:[1 10] offset:1 buckets:[1.5]}}"));
+    h.db.write(&b).unwrap();
+    let (status, bytes) = post_read(&h, &read_request(vec![query(0, 5_000, &[(0, "job", "api")])], vec![0]));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    let resp = ReadResponse::decode(prompb::snappy_decompress(&bytes, 1 << 20).unwrap().as_slice()).unwrap();
+    let series = &resp.results[0].timeseries[0];
+    assert_eq!(series.samples.len(), 1);
+    let got: Vec<(i64, String)> =
+        series.histograms.iter().map(|w| (w.timestamp, w.to_float_histogram().unwrap().to_string())).collect();
+    assert_eq!(
+        got,
+        [
+            (2_000, "{{schema:2 count:4 sum:6 z_bucket:1 z_bucket_w:0.01 counter_reset_hint:not_reset offset:-2 buckets:[1 0 2]}}".to_string()),
+            (3_000, "{{schema:-53 count:1.5 sum:2 custom_values:[1 10] offset:1 buckets:[1.5]}}".to_string()),
+        ]
+    );
+    assert!(matches!(series.histograms[0].count, Some(prompb::HistogramCount::CountInt(4))));
+    // Histograms count towards the sample limit.
+    for t in 4..=5 {
+        let mut b = promlite::Batch::new();
+        b.add_histogram(&rpc, t * 1000, hist("{{schema:0 count:1 buckets:[1]}}"));
+        h.db.write(&b).unwrap();
+    }
+    let (status, bytes) = post_read(&h, &read_request(vec![query(0, 5_000, &[(0, "job", "api")])], vec![]));
+    assert_eq!(status, 400, "5 samples over a limit of 4: {}", String::from_utf8_lossy(&bytes));
+}
+
+#[test]
 fn remote_read_refuses_bad_requests_and_oversized_answers() {
     let h = Harness::with_config(ServerConfig { max_samples: 5, ..ServerConfig::default() });
     for t in 0..10 {

@@ -83,6 +83,76 @@ fn delivers_every_commit_in_order_with_labels_auth_and_headers() {
 }
 
 #[test]
+fn native_histograms_are_delivered_in_order_with_the_float_samples_and_after_a_restart() {
+    let rx = Receiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let hist = |text: &str| promlite::FloatHistogram::parse_test_notation(text).unwrap();
+    let whole = |n: i64| hist(&format!("{{{{schema:1 count:{} sum:{n} z_bucket:1 buckets:[{n} 0 {n}]}}}}", 2 * n + 1));
+    let rpc = labels(r#"rpc_seconds{job="api"}"#);
+    let db = Db::open(&path).unwrap();
+    db.remote_write_add(config("h", &rx).batch_size(4).external_label("replica", "r1")).unwrap();
+    for t in 1..=5 {
+        let mut b = Batch::new();
+        b.add(&labels("up"), t * 1000, 1.0);
+        b.add_histogram(&rpc, t * 1000, whole(t));
+        db.write(&b).unwrap();
+    }
+    // A later commit with an out-of-order histogram and a fractional one.
+    let mut b = Batch::new();
+    b.add_histogram(&rpc, 500, whole(9));
+    b.add_histogram(&labels("rate_like"), 6000, hist("{{schema:-53 count:0.5 sum:0.25 custom_values:[1] buckets:[0.5] counter_reset_hint:gauge}}"));
+    db.write(&b).unwrap();
+    wait_for("12 samples", || rx.all().iter().map(|r| sample_count(&r.request)).sum::<usize>() >= 12);
+    wait_for("the last ack", || stats(&db, "h").pending_samples == 0);
+    db.close().unwrap();
+
+    let got = rx.histograms();
+    let rpc_key = r#"rpc_seconds{job="api",replica="r1"}"#;
+    // Batches may join commits; within a request each series is in time order.
+    let mut sent: Vec<(i64, promlite::FloatHistogram)> = got[rpc_key].clone();
+    sent.sort_by_key(|(t, _)| *t);
+    let mut expected: Vec<(i64, promlite::FloatHistogram)> = (1..=5).map(|t| (t * 1000, whole(t))).collect();
+    expected.insert(0, (500, whole(9)));
+    assert_eq!(sent, expected, "every histogram once");
+    for r in rx.accepted() {
+        for ts in &r.request.timeseries {
+            assert!(ts.histograms.windows(2).all(|w| w[0].timestamp < w[1].timestamp), "time order in a request");
+        }
+    }
+    assert_eq!(got[r#"rate_like{replica="r1"}"#][0].1.counter_reset_hint, promlite::histogram::CounterResetHint::Gauge);
+    assert_eq!(rx.samples()[r#"up{replica="r1"}"#].len(), 5);
+    // Whole counts travel as integer histograms, fractional ones as float histograms.
+    let accepted = rx.accepted();
+    let forms: Vec<bool> = accepted
+        .iter()
+        .flat_map(|r| r.request.timeseries.iter().flat_map(|t| t.histograms.iter()))
+        .map(|h| matches!(h.count, Some(promlite::prompb::HistogramCount::CountInt(_))))
+        .collect();
+    assert_eq!(forms.iter().filter(|&&int| int).count(), 6);
+    assert_eq!(forms.iter().filter(|&&int| !int).count(), 1);
+    for r in rx.all() {
+        assert!(sample_count(&r.request) <= 4, "histograms count towards batch_size");
+    }
+
+    // After a restart only new commits are sent.
+    let before = rx.all().len();
+    let db = Db::open(&path).unwrap();
+    db.remote_write_add(config("h", &rx).batch_size(4).external_label("replica", "r1")).unwrap();
+    let mut b = Batch::new();
+    b.add_histogram(&rpc, 7000, whole(7));
+    db.write(&b).unwrap();
+    wait_for("one more request", || rx.accepted().len() > before);
+    wait_for("the last ack", || stats(&db, "h").pending_samples == 0);
+    assert_eq!(rx.histograms()[rpc_key].last(), Some(&(7000, whole(7))));
+    assert_eq!(rx.histograms()[rpc_key].len(), 7);
+}
+
+fn sample_count(r: &promlite::prompb::WriteRequest) -> usize {
+    r.timeseries.iter().map(|t| t.samples.len() + t.histograms.len()).sum()
+}
+
+#[test]
 fn basic_auth_is_sent_as_an_authorization_header() {
     let rx = Receiver::start();
     let db = Db::open_in_memory().unwrap();
@@ -336,6 +406,23 @@ fn backfill_sends_a_time_range_once_even_from_a_read_only_handle() {
     assert_eq!(got.keys().collect::<Vec<_>>(), [r#"a{job="x",source="old"}"#, r#"b{job="x",source="old"}"#]);
     assert_eq!(got[r#"a{job="x",source="old"}"#], expected(10, 60));
     assert!(ro.remote_write_backfill(&config, 5, 1).is_err());
+}
+
+#[test]
+fn backfill_sends_native_histograms_too() {
+    let rx = Receiver::start();
+    let db = Db::open_in_memory().unwrap();
+    let h = |n: i64| promlite::FloatHistogram::parse_test_notation(&format!("{{{{schema:0 count:{n} sum:{n} buckets:[{n}]}}}}")).unwrap();
+    let mut b = Batch::new();
+    for t in 0..10 {
+        b.add(&labels("m"), t * 1000, 1.0);
+        b.add_histogram(&labels("m"), t * 1000 + 500, h(t));
+    }
+    db.write(&b).unwrap();
+    let report = db.remote_write_backfill(&config("bf", &rx).batch_size(6), 2_000, 5_999).unwrap();
+    assert_eq!((report.series, report.samples_sent, report.requests_sent), (1, 8, 2));
+    let sent: Vec<(i64, f64)> = rx.histograms()["m{}"].iter().map(|(t, h)| (*t, h.count)).collect();
+    assert_eq!(sent, [(2_500, 2.0), (3_500, 3.0), (4_500, 4.0), (5_500, 5.0)]);
 }
 
 #[test]

@@ -6,7 +6,7 @@
 //! and iteration (`buckets`), the promqltest notation (`notation`), the HTTP
 //! API's JSON form (`json`), arithmetic, resets and equality (`ops`), compensated
 //! sums (`kahan`), quantiles and other statistics (`stats`), the trim
-//! operators `</` and `>/` (`trim`).
+//! operators `</` and `>/` (`trim`), the checks before storing (`validate`).
 //!
 //! ```
 //! use promlite::FloatHistogram;
@@ -28,6 +28,7 @@ mod notation;
 mod ops;
 mod stats;
 mod trim;
+mod validate;
 
 #[cfg(test)]
 mod properties;

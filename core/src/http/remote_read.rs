@@ -4,8 +4,8 @@
 //! The body is a snappy-compressed protobuf `ReadRequest`; the answer is a
 //! snappy-compressed `ReadResponse` with one result per query: every
 //! matching series with its raw samples in the query's range (stale markers
-//! included, as Prometheus stores and serves them). The samples of one
-//! request are limited by the server's `max_samples`.
+//! included, as Prometheus stores and serves them) and its native histograms.
+//! The samples of one request are limited by the server's `max_samples`.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -70,7 +70,7 @@ fn answer(db: &crate::Db, queries: &[(Vec<Matcher>, i64, i64)], limit: usize) ->
     for (matchers, start, end) in queries {
         let mut timeseries = Vec::new();
         db.for_each_series(matchers, *start, *end, |s| {
-            samples += s.points.len();
+            samples += s.points.len() + s.histograms.len();
             if samples > limit {
                 return Err(Error::invalid(format!("remote read exceeds the limit of {limit} samples per request")));
             }
@@ -78,7 +78,7 @@ fn answer(db: &crate::Db, queries: &[(Vec<Matcher>, i64, i64)], limit: usize) ->
                 labels: s.labels.iter().map(prompb::Label::from).collect(),
                 samples: s.points.iter().map(|p| prompb::Sample { value: p.v, timestamp: p.t }).collect(),
                 exemplars: Vec::new(),
-                histograms: Vec::new(),
+                histograms: s.histograms.iter().map(|p| prompb::Histogram::from_float_histogram(&p.h, p.t)).collect(),
             });
             Ok(())
         })?;

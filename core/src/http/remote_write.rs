@@ -3,7 +3,9 @@
 //! The body is a snappy-compressed (block format) protobuf `WriteRequest`.
 //! The whole request becomes one [`Batch`] written in one commit, so a request
 //! that fails to decode or validate stores nothing. Stale markers are ordinary
-//! samples with the stale NaN bit pattern and are stored as sent.
+//! samples with the stale NaN bit pattern and are stored as sent. Native
+//! histograms (integer or float, exponential or custom buckets) are checked
+//! and stored as float histograms.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -39,17 +41,18 @@ pub(crate) fn decode(body: &[u8], max_decoded_bytes: usize) -> Result<Batch, Tex
     let mut batch = Batch::new();
     for ts in &request.timeseries {
         let labels = series_labels(&ts.labels)?;
-        if !ts.histograms.is_empty() {
-            return Err(TextError::bad_request(format!(
-                "series {labels} carries native histograms, which promlite does not store"
-            )));
-        }
         let points: Vec<Point> = ts
             .samples
             .iter()
             .map(|s| Point::new(s.timestamp, s.value))
             .collect();
         batch.add_points(&labels, &points);
+        for wire in &ts.histograms {
+            let h = wire.to_float_histogram().map_err(|e| {
+                TextError::bad_request(format!("series {labels}, sample at {}: {e}", wire.timestamp))
+            })?;
+            batch.add_histogram(&labels, wire.timestamp, h);
+        }
     }
     for m in request.metadata {
         batch.add_metadata(MetricMetadata {
@@ -147,6 +150,51 @@ mod tests {
     }
 
     #[test]
+    fn decodes_integer_and_float_native_histograms() {
+        let mut ts = series(vec![label("__name__", "h"), label("job", "x")], &[(500, 2.0)]);
+        ts.histograms = vec![
+            prompb::Histogram {
+                count: Some(prompb::HistogramCount::CountInt(5)),
+                sum: 12.5,
+                schema: 0,
+                zero_threshold: 0.001,
+                zero_count: Some(prompb::HistogramZeroCount::ZeroCountInt(1)),
+                positive_spans: vec![prompb::BucketSpan { offset: 1, length: 2 }],
+                positive_deltas: vec![3, -2],
+                reset_hint: 2,
+                timestamp: 1000,
+                ..Default::default()
+            },
+            prompb::Histogram {
+                count: Some(prompb::HistogramCount::CountFloat(2.5)),
+                sum: 4.0,
+                schema: -53,
+                positive_spans: vec![prompb::BucketSpan { offset: 0, length: 2 }],
+                positive_counts: vec![0.5, 2.0],
+                custom_values: vec![1.0],
+                reset_hint: 3,
+                timestamp: 2000,
+                ..Default::default()
+            },
+        ];
+        let req = WriteRequest { timeseries: vec![ts], metadata: vec![] };
+        let batch = decode(&encode(&req), 1 << 20).unwrap();
+        assert_eq!(batch.len(), 3, "one float and two histogram samples");
+        let (labels, hs) = &batch.histograms()[0];
+        assert_eq!(labels.to_string(), r#"h{job="x"}"#);
+        assert_eq!(hs[0].t, 1000);
+        assert_eq!(
+            hs[0].h.to_string(),
+            "{{schema:0 count:5 sum:12.5 z_bucket:1 z_bucket_w:0.001 counter_reset_hint:not_reset offset:1 buckets:[3 1]}}"
+        );
+        assert_eq!(hs[1].t, 2000);
+        assert_eq!(
+            hs[1].h.to_string(),
+            "{{schema:-53 count:2.5 sum:4 custom_values:[1] counter_reset_hint:gauge buckets:[0.5 2]}}"
+        );
+    }
+
+    #[test]
     fn rejects_malformed_requests() {
         let status = |body: &[u8]| decode(body, 1 << 20).unwrap_err();
         let e = status(b"definitely not snappy");
@@ -175,15 +223,25 @@ mod tests {
         assert!(status(&encode(&twice))
             .message
             .contains("the label \"x\" twice"));
-        let mut hist = series(vec![label("__name__", "h")], &[]);
-        hist.histograms.push(vec![8, 1]);
-        let with_hist = WriteRequest {
+        let mut hist = series(vec![label("__name__", "h")], &[(1, 1.0)]);
+        hist.histograms.push(prompb::Histogram {
+            count: Some(prompb::HistogramCount::CountInt(1)),
+            positive_spans: vec![prompb::BucketSpan { offset: 0, length: 2 }],
+            positive_deltas: vec![1],
+            timestamp: 7,
+            ..Default::default()
+        });
+        let bad_hist = WriteRequest {
             timeseries: vec![hist],
             metadata: vec![],
         };
-        assert!(status(&encode(&with_hist))
-            .message
-            .contains("native histograms"));
+        let e = status(&encode(&bad_hist));
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(
+            e.message.contains("series h, sample at 7: invalid native histogram: positive side"),
+            "{}",
+            e.message
+        );
         let big = WriteRequest {
             timeseries: vec![series(vec![label("__name__", "a")], &[(1, 1.0); 100])],
             metadata: vec![],

@@ -58,6 +58,7 @@ pub(crate) fn backfill(db: &Db, config: &RemoteWriteConfig, mint: i64, maxt: i64
         if prepared.selects(&s.labels) {
             series += 1;
             builder.add_sorted(&s.labels, &s.points);
+            builder.add_sorted(&s.labels, &s.histograms);
         }
         builder.take_full().iter().try_for_each(|r| send(r, &mut backoff))
     })?;

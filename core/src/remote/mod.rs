@@ -4,6 +4,7 @@
 //! `/api/v1/read` and tests share). Design and guarantees: `docs/scaleout.md`.
 //!
 //! - `config`: [`RemoteWriteConfig`], validation, keep/drop, external labels.
+//! - `histogram_wire`: native histograms to and from the protobuf `Histogram`.
 //! - `request`: series into snappy protobuf requests of at most `batch_size` samples.
 //! - `client`: one blocking POST and its classification; backoff with jitter.
 //! - `sender`: the background threads, their durable progress, shutdown.
@@ -13,6 +14,7 @@
 mod backfill;
 mod client;
 mod config;
+mod histogram_wire;
 pub mod prompb;
 mod request;
 mod sender;

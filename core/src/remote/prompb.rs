@@ -27,9 +27,93 @@ pub struct TimeSeries {
     /// Exemplars (not stored by promlite).
     #[prost(message, repeated, tag = "3")]
     pub exemplars: Vec<Exemplar>,
-    /// Native histograms, kept undecoded: promlite stores float samples only.
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub histograms: Vec<Vec<u8>>,
+    /// Native-histogram samples in time order (converted with
+    /// [`Histogram::from_float_histogram`] / [`Histogram::to_float_histogram`]).
+    #[prost(message, repeated, tag = "4")]
+    pub histograms: Vec<Histogram>,
+}
+
+/// `prometheus.Histogram`: one native-histogram sample. Integer histograms
+/// carry `count_int`, `zero_count_int` and delta-encoded bucket counts
+/// (`*_deltas`: each bucket's count minus the previous one's); float histograms
+/// carry `count_float`, `zero_count_float` and absolute counts (`*_counts`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Histogram {
+    /// Number of observations, integer or float.
+    #[prost(oneof = "HistogramCount", tags = "1, 2")]
+    pub count: Option<HistogramCount>,
+    /// Sum of the observations (the stale marker NaN marks a stale histogram).
+    #[prost(double, tag = "3")]
+    pub sum: f64,
+    /// -4..=8 exponential, -53 custom bucket bounds.
+    #[prost(sint32, tag = "4")]
+    pub schema: i32,
+    /// Width of the zero bucket.
+    #[prost(double, tag = "5")]
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket, integer or float.
+    #[prost(oneof = "HistogramZeroCount", tags = "6, 7")]
+    pub zero_count: Option<HistogramZeroCount>,
+    /// Spans of the negative buckets.
+    #[prost(message, repeated, tag = "8")]
+    pub negative_spans: Vec<BucketSpan>,
+    /// Negative bucket counts as deltas (integer histograms).
+    #[prost(sint64, repeated, tag = "9")]
+    pub negative_deltas: Vec<i64>,
+    /// Absolute negative bucket counts (float histograms).
+    #[prost(double, repeated, tag = "10")]
+    pub negative_counts: Vec<f64>,
+    /// Spans of the positive buckets.
+    #[prost(message, repeated, tag = "11")]
+    pub positive_spans: Vec<BucketSpan>,
+    /// Positive bucket counts as deltas (integer histograms).
+    #[prost(sint64, repeated, tag = "12")]
+    pub positive_deltas: Vec<i64>,
+    /// Absolute positive bucket counts (float histograms).
+    #[prost(double, repeated, tag = "13")]
+    pub positive_counts: Vec<f64>,
+    /// `ResetHint`: `UNKNOWN` = 0, `YES` = 1, `NO` = 2, `GAUGE` = 3.
+    #[prost(int32, tag = "14")]
+    pub reset_hint: i32,
+    /// Milliseconds since the Unix epoch.
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+    /// Upper bounds of the custom buckets (schema -53).
+    #[prost(double, repeated, tag = "16")]
+    pub custom_values: Vec<f64>,
+}
+
+/// The `count` of a [`Histogram`].
+#[derive(Clone, Copy, PartialEq, prost::Oneof)]
+pub enum HistogramCount {
+    /// Integer histogram.
+    #[prost(uint64, tag = "1")]
+    CountInt(u64),
+    /// Float histogram.
+    #[prost(double, tag = "2")]
+    CountFloat(f64),
+}
+
+/// The `zero_count` of a [`Histogram`].
+#[derive(Clone, Copy, PartialEq, prost::Oneof)]
+pub enum HistogramZeroCount {
+    /// Integer histogram.
+    #[prost(uint64, tag = "6")]
+    ZeroCountInt(u64),
+    /// Float histogram.
+    #[prost(double, tag = "7")]
+    ZeroCountFloat(f64),
+}
+
+/// `prometheus.BucketSpan`
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct BucketSpan {
+    /// Gap to the previous span (for the first span: the first bucket's index).
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    /// Number of consecutive buckets.
+    #[prost(uint32, tag = "2")]
+    pub length: u32,
 }
 
 /// `prometheus.Label`

@@ -1,7 +1,8 @@
 //! Turning series into remote-write request bodies: keep/drop, external
-//! labels, per-series time order, and requests of at most `batch_size` samples.
+//! labels, per-series time order, and requests of at most `batch_size`
+//! samples (float samples and native histograms alike).
 
-use crate::model::{Labels, Point};
+use crate::model::{HPoint, Labels, Point};
 use crate::remote::config::Prepared;
 use crate::remote::prompb::{self, TimeSeries, WriteRequest};
 
@@ -35,6 +36,31 @@ pub(crate) struct RequestBuilder<'a> {
     out: Requests,
 }
 
+/// A sample kind a `TimeSeries` carries: float samples or native histograms.
+pub(crate) trait WireSample: Clone {
+    fn t(&self) -> i64;
+    /// Appends the samples to the matching list of `ts`.
+    fn push_all(samples: &[Self], ts: &mut TimeSeries);
+}
+
+impl WireSample for Point {
+    fn t(&self) -> i64 {
+        self.t
+    }
+    fn push_all(samples: &[Self], ts: &mut TimeSeries) {
+        ts.samples.extend(samples.iter().map(|p| prompb::Sample { value: p.v, timestamp: p.t }));
+    }
+}
+
+impl WireSample for HPoint {
+    fn t(&self) -> i64 {
+        self.t
+    }
+    fn push_all(samples: &[Self], ts: &mut TimeSeries) {
+        ts.histograms.extend(samples.iter().map(|p| prompb::Histogram::from_float_histogram(&p.h, p.t)));
+    }
+}
+
 impl<'a> RequestBuilder<'a> {
     pub fn new(prepared: &'a Prepared) -> Self {
         RequestBuilder {
@@ -46,29 +72,27 @@ impl<'a> RequestBuilder<'a> {
         }
     }
 
-    /// Adds a series whose points are already in time order with unique timestamps.
-    pub fn add_sorted(&mut self, labels: &Labels, points: &[Point]) {
-        if points.is_empty() {
+    /// Adds a series' float or histogram samples, already in time order
+    /// with unique timestamps.
+    pub fn add_sorted<S: WireSample>(&mut self, labels: &Labels, samples: &[S]) {
+        if samples.is_empty() {
             return;
         }
         if !self.prepared.selects(labels) {
-            self.out.skipped += points.len();
+            self.out.skipped += samples.len();
             return;
         }
         let wire = self.prepared.wire_labels(labels);
         let batch_size = self.prepared.config.batch_size;
-        let mut rest = points;
+        let mut rest = samples;
         while !rest.is_empty() {
             let room = batch_size - self.current_samples;
             let (now, later) = rest.split_at(room.min(rest.len()));
-            self.current.timeseries.push(TimeSeries {
-                labels: wire.clone(),
-                samples: now.iter().map(|p| prompb::Sample { value: p.v, timestamp: p.t }).collect(),
-                exemplars: Vec::new(),
-                histograms: Vec::new(),
-            });
+            let mut ts = TimeSeries { labels: wire.clone(), ..Default::default() };
+            S::push_all(now, &mut ts);
+            self.current.timeseries.push(ts);
             self.current_samples += now.len();
-            self.current_newest = self.current_newest.max(now.last().map_or(i64::MIN, |p| p.t));
+            self.current_newest = self.current_newest.max(now.last().map_or(i64::MIN, |p| p.t()));
             if self.current_samples == batch_size {
                 self.flush();
             }
@@ -76,21 +100,21 @@ impl<'a> RequestBuilder<'a> {
         }
     }
 
-    /// Adds a series' points in commit order: sorted by time, and of equal
+    /// Adds a series' samples in commit order: sorted by time, and of equal
     /// timestamps only the last written (what storage keeps, and what a
     /// receiver that refuses duplicate timestamps accepts).
-    pub fn add_in_commit_order(&mut self, labels: &Labels, points: &[Point]) {
-        let mut sorted = points.to_vec();
+    pub fn add_in_commit_order<S: WireSample>(&mut self, labels: &Labels, samples: &[S]) {
+        let mut sorted = samples.to_vec();
         // Stable: equal timestamps stay in commit order, so the last is the newest write.
-        sorted.sort_by_key(|p| p.t);
-        let mut unique: Vec<Point> = Vec::with_capacity(sorted.len());
+        sorted.sort_by_key(|p| p.t());
+        let mut unique: Vec<S> = Vec::with_capacity(sorted.len());
         for p in sorted {
             match unique.last_mut() {
-                Some(last) if last.t == p.t => *last = p,
+                Some(last) if last.t() == p.t() => *last = p,
                 _ => unique.push(p),
             }
         }
-        self.out.skipped += points.len() - unique.len();
+        self.out.skipped += samples.len() - unique.len();
         self.add_sorted(labels, &unique);
     }
 
@@ -165,6 +189,33 @@ mod tests {
             decode(&out.requests[0]).timeseries[0].samples.iter().map(|s| (s.timestamp, s.value)).collect();
         assert_eq!(sent, [(3, 2.0), (4, 3.0), (5, 9.0)]);
         assert_eq!(out.skipped, 1, "the overwritten sample is not sent");
+    }
+
+    #[test]
+    fn histograms_are_split_ordered_and_counted_like_float_samples() {
+        let prepared = RemoteWriteConfig::new("rw", "http://x.example/w").batch_size(3).prepare().unwrap();
+        let mut b = RequestBuilder::new(&prepared);
+        let h = |count: f64| crate::FloatHistogram { count, sum: count, ..Default::default() };
+        let m = Labels::parse("m").unwrap();
+        b.add_sorted(&m, &points(&[(1, 1.0), (2, 2.0)]));
+        let hs: Vec<HPoint> = [(30, 3.0), (10, 1.0), (30, 4.0), (20, 2.0)].iter().map(|&(t, c)| HPoint::new(t, h(c))).collect();
+        b.add_in_commit_order(&m, &hs);
+        let out = b.take();
+        assert_eq!(out.skipped, 1, "the overwritten histogram");
+        let sizes: Vec<usize> = out.requests.iter().map(|r| r.samples).collect();
+        assert_eq!(sizes, [3, 2]);
+        let first = decode(&out.requests[0]);
+        assert_eq!(first.timeseries[0].samples.len(), 2);
+        assert_eq!(first.timeseries[1].histograms.len(), 1);
+        let second = decode(&out.requests[1]);
+        let sent: Vec<(i64, f64)> = first.timeseries[1]
+            .histograms
+            .iter()
+            .chain(&second.timeseries[0].histograms)
+            .map(|w| (w.timestamp, w.to_float_histogram().unwrap().count))
+            .collect();
+        assert_eq!(sent, [(10, 1.0), (20, 2.0), (30, 4.0)]);
+        assert_eq!(out.requests[1].newest_t, 30);
     }
 
     #[test]

@@ -481,6 +481,9 @@ impl Worker {
         for (labels, points) in &batch.series {
             builder.add_in_commit_order(labels, points);
         }
+        for (labels, points) in &batch.histograms {
+            builder.add_in_commit_order(labels, points);
+        }
         let built = builder.take();
         Counters::add(&self.shared.counters.samples_skipped, built.skipped);
         let split = built.requests.len() > 1;

@@ -14,7 +14,7 @@ use rustc_hash::FxHashMap;
 use super::head::{self, in_range};
 use super::{codec, index, log, schema, Storage};
 use crate::error::{Error, Result};
-use crate::model::{Labels, Matcher, Point};
+use crate::model::{HPoint, Labels, Matcher, Point};
 use crate::value::Series;
 
 /// How much [`Storage::outbox_read`] reads: always whole commits, and at
@@ -303,8 +303,9 @@ impl Storage {
     ) -> Result<(crate::db::OutboxBatch, bool)> {
         self.read(|s, ctx| {
             let mut next_seq = outbox_cursor(ctx.conn, name)?;
+            // Series in order of first appearance, with their float and histogram samples.
             let mut order: Vec<i64> = Vec::new();
-            let mut by_series: FxHashMap<i64, Vec<Point>> = FxHashMap::default();
+            let mut by_series: FxHashMap<i64, (Vec<Point>, Vec<HPoint>)> = FxHashMap::default();
             let mut samples = 0;
             let mut limited = false;
             let mut stmt =
@@ -315,21 +316,21 @@ impl Storage {
                 let seq = row.get::<_, i64>(0)? as u64;
                 let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
                 if let OutboxLimit::AtMost(n) = limit {
-                    if samples > 0 && samples + log::count(data)? as usize > n {
+                    if samples > 0 && samples + log::outbox_count(data)? as usize > n {
                         limited = true;
                         break;
                     }
                 }
-                log::decode(data, |e| {
-                    by_series
-                        .entry(e.series_id)
-                        .or_insert_with(|| {
-                            order.push(e.series_id);
-                            Vec::new()
-                        })
-                        .push(Point::new(e.t, e.v));
-                    samples += 1;
-                })?;
+                let mut histograms = Vec::new();
+                log::decode_outbox(
+                    data,
+                    |e| feed_entry(&mut by_series, &mut order, e.series_id).0.push(Point::new(e.t, e.v)),
+                    |id, t, h| histograms.push((id, HPoint::new(t, h))),
+                )?;
+                for (id, p) in histograms {
+                    feed_entry(&mut by_series, &mut order, id).1.push(p);
+                }
+                samples += log::outbox_count(data)? as usize;
                 next_seq = seq + 1;
                 let (OutboxLimit::AtLeast(n) | OutboxLimit::AtMost(n)) = limit;
                 if samples >= n.max(1) {
@@ -337,12 +338,18 @@ impl Storage {
                     break;
                 }
             }
-            let mut series = Vec::with_capacity(order.len());
+            let (mut series, mut histograms) = (Vec::with_capacity(order.len()), Vec::new());
             for id in order {
-                let points = by_series.remove(&id).expect("collected above");
-                series.push((s.labels_of(ctx.conn, id)?, points));
+                let (points, hpoints) = by_series.remove(&id).expect("collected above");
+                let labels = s.labels_of(ctx.conn, id)?;
+                if !hpoints.is_empty() {
+                    histograms.push((labels.clone(), hpoints));
+                }
+                if !points.is_empty() {
+                    series.push((labels, points));
+                }
             }
-            Ok((crate::db::OutboxBatch { series, samples, next_seq }, limited))
+            Ok((crate::db::OutboxBatch { series, histograms, samples, next_seq }, limited))
         })
     }
 
@@ -359,7 +366,7 @@ impl Storage {
             let mut rows = stmt.query([scan.end_seq as i64])?;
             while let Some(row) = rows.next()? {
                 let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-                scan.samples += log::count(data)?;
+                scan.samples += log::outbox_count(data)?;
                 scan.commits += 1;
                 scan.end_seq = row.get::<_, i64>(0)? as u64 + 1;
             }
@@ -445,6 +452,18 @@ impl Storage {
             Ok(chunks.max(heads))
         })
     }
+}
+
+/// The samples gathered for series `id` from a change feed, noting the order of first appearance.
+fn feed_entry<'m>(
+    by_series: &'m mut FxHashMap<i64, (Vec<Point>, Vec<HPoint>)>,
+    order: &mut Vec<i64>,
+    id: i64,
+) -> &'m mut (Vec<Point>, Vec<HPoint>) {
+    by_series.entry(id).or_insert_with(|| {
+        order.push(id);
+        Default::default()
+    })
 }
 
 /// The first commit change-feed consumer `name` has not acknowledged.

@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 use super::head::{self, Heads};
 use super::Shared;
 use super::index;
-use super::log::{self, LogRecord};
+use super::log::{self, LogRecord, OutboxRecord};
 use super::{codec, schema};
 use crate::error::Result;
 use crate::model::{Labels, Point};
@@ -64,7 +64,7 @@ pub(crate) const OUTBOX_PREFIX: &str = "outbox/";
 struct Pending {
     log: LogRecord,
     /// Every sample of the commit, for change-feed consumers.
-    outbox: LogRecord,
+    outbox: OutboxRecord,
     ops: Vec<(i64, HeadOp)>,
     /// Samples of all `Append` ops, back to back (one allocation per commit).
     appended: Vec<Point>,
@@ -383,7 +383,11 @@ impl Writer {
                 let mut insert =
                     w.conn.prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
                 for p in points {
-                    insert.execute(params![id, p.t, super::hcodec::encode(&p.h)])?;
+                    let data = super::hcodec::encode(&p.h);
+                    insert.execute(params![id, p.t, data])?;
+                    if feed {
+                        pending.outbox.push_histogram(id, p.t, data);
+                    }
                 }
             }
             for m in batch.metadata() {

@@ -118,7 +118,8 @@ impl Harness {
         )
     }
 
-    /// Every stored series with its points, as `labels -> [(t, v)]`, stale markers as "stale".
+    /// Every stored series with its points, as `labels -> [(t, v)]`, stale
+    /// markers as "stale", native histograms in the promqltest notation.
     pub fn dump(&self) -> Vec<(String, Vec<(i64, String)>)> {
         let all = Matcher::new(promlite::MatchOp::RegexMatch, "__name__", ".+").unwrap();
         let mut out: Vec<(String, Vec<(i64, String)>)> = self
@@ -127,7 +128,7 @@ impl Harness {
             .unwrap()
             .into_iter()
             .map(|s| {
-                let pts = s
+                let mut pts: Vec<(i64, String)> = s
                     .points
                     .iter()
                     .map(|p| {
@@ -141,6 +142,9 @@ impl Harness {
                         )
                     })
                     .collect();
+                // Native histograms in the promqltest notation.
+                pts.extend(s.histograms.iter().map(|p| (p.t, p.h.to_string())));
+                pts.sort_by_key(|(t, _)| *t);
                 (s.labels.to_string(), pts)
             })
             .collect();

@@ -105,6 +105,20 @@ impl Receiver {
         out
     }
 
+    /// Accepted native histograms per series, decoded, in arrival order.
+    pub fn histograms(&self) -> BTreeMap<String, Vec<(i64, promlite::FloatHistogram)>> {
+        let mut out: BTreeMap<String, Vec<(i64, promlite::FloatHistogram)>> = BTreeMap::new();
+        for r in self.accepted() {
+            for ts in &r.request.timeseries {
+                let key = series_key(&ts.labels);
+                let decoded = ts.histograms.iter().map(|h| (h.timestamp, h.to_float_histogram().unwrap()));
+                out.entry(key).or_default().extend(decoded);
+            }
+        }
+        out.retain(|_, hs| !hs.is_empty());
+        out
+    }
+
     pub fn accepted_sample_count(&self) -> usize {
         self.samples().values().map(Vec::len).sum()
     }
