@@ -46,6 +46,54 @@ fn federate_serves_the_newest_fresh_sample_of_matching_series() {
     assert_eq!(h.get(&format!("/federate?match[]={}", enc("up{"))).status, 400);
 }
 
+#[test]
+fn federate_serves_native_histograms_only_in_the_protobuf_format() {
+    let h = Harness::start();
+    let now = now_ms();
+    let hist = |text: &str| promlite::FloatHistogram::parse_test_notation(text).unwrap();
+    let rpc = promlite::Labels::parse(r#"rpc_seconds{job="api"}"#).unwrap();
+    let mut b = promlite::Batch::new();
+    b.add(&rpc, now - 30_000, 7.0); // older than the histogram: not the newest sample
+    b.add_histogram(&rpc, now - 10_000, hist("{{schema:0 count:3 sum:4 buckets:[1 2]}}"));
+    b.add_histogram(&promlite::Labels::parse(r#"gone{job="api"}"#).unwrap(), now - 10_000, hist("{{count:1 buckets:[1]}}"));
+    b.add_histogram(
+        &promlite::Labels::parse(r#"gone{job="api"}"#).unwrap(),
+        now - 5_000,
+        promlite::FloatHistogram { sum: stale_nan(), ..Default::default() },
+    );
+    b.add(&promlite::Labels::parse(r#"up{job="api"}"#).unwrap(), now - 2_000, 1.0);
+    h.db.write(&b).unwrap();
+    let path = format!("/federate?match[]={}", enc(r#"{job="api"}"#));
+
+    let text = h.get(&path);
+    assert_eq!(text.status, 200);
+    assert_eq!(text.body, format!("# TYPE up untyped\nup{{job=\"api\"}} 1 {}\n", now - 2_000), "no histograms in text");
+
+    let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.8,text/plain;version=0.0.4;q=0.4";
+    let r = ureq::get(&format!("{}{path}", h.base)).set("Accept", accept).call().unwrap();
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited")
+    );
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut bytes).unwrap();
+    // Decode the delimited MetricFamily messages field by field.
+    let mut rest = bytes.as_slice();
+    let mut families = Vec::new();
+    while !rest.is_empty() {
+        let len = prost::encoding::decode_varint(&mut rest).unwrap() as usize;
+        families.push(rest[..len].to_vec());
+        rest = &rest[len..];
+    }
+    assert_eq!(families.len(), 2, "rpc_seconds (histogram) and up (untyped); the stale one is left out");
+    let text_of = |b: &[u8]| String::from_utf8_lossy(b).to_string();
+    assert!(text_of(&families[0]).contains("rpc_seconds"));
+    assert!(text_of(&families[1]).contains("up"));
+    // MetricFamily.type (field 3, varint): HISTOGRAM = 4, UNTYPED = 3.
+    assert!(families[0].windows(2).any(|w| w == [0x18, 4]), "{:?}", families[0]);
+    assert!(families[1].windows(2).any(|w| w == [0x18, 3]), "{:?}", families[1]);
+}
+
 fn read_request(queries: Vec<Query>, accepted: Vec<i32>) -> Vec<u8> {
     let req = ReadRequest { queries, accepted_response_types: accepted };
     prompb::snappy_compress(&req.encode_to_vec())

@@ -9,6 +9,11 @@ Run through tests/scaleout/run.sh (installs Prometheus, sets PROMLITE_BIN).
   one using promlite as remote_read storage both see its data.
 - CrashTest: promlite is killed with SIGKILL in the middle of sending a
   backlog, restarted, and the receiver ends with exactly promlite's samples.
+- NativeHistogramTest: native histograms end to end with Prometheus 2.42
+  (`--enable-feature=native-histograms`): a Prometheus scrapes a protobuf
+  target and remote-writes to promlite (same data, same PromQL answers);
+  promlite's sender forwards them to a Prometheus receiver; a Prometheus
+  federates them from promlite's /federate in the protobuf format.
 
 Only the Python standard library is used. Every process listens on
 127.0.0.1 with a free port, works in a temp dir, and is stopped at the end.
@@ -29,6 +34,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from processes import PROCS, PromliteProcess, free_port, workdir  # noqa: E402
+from native_exposition import Target  # noqa: E402
 
 BIN = os.environ["PROMLITE_BIN"]
 READ = "scaleout-read-token"
@@ -406,6 +412,191 @@ max_backoff = "200ms"
         self.assertEqual(ours, theirs, "the receiver has exactly promlite's samples")
         rx.stop()
         self.assertEqual(promlite.stop(), 0)
+
+
+def histogram_series(result):
+    """Histogram samples of a query result as {labels: [(t_ms, count, sum, buckets)]}, numbers as floats."""
+    out = {}
+    for r in result:
+        key = tuple(sorted(r["metric"].items()))
+        pairs = r.get("histograms") or ([r["histogram"]] if "histogram" in r else [])
+        out[key] = [
+            (round(t * 1000), float(h["count"]), float(h["sum"]),
+             [(b[0], float(b[1]), float(b[2]), float(b[3])) for b in h.get("buckets", [])])
+            for t, h in pairs
+        ]
+    return out
+
+
+def same_histograms(a, b):
+    """Equal histogram series; bucket bounds may differ in the last digits
+    (promlite's bound table is correctly rounded, Prometheus's is off by an ulp or so)."""
+    if sorted(a) != sorted(b):
+        return False
+    for key, xs in a.items():
+        ys = b[key]
+        if len(xs) != len(ys):
+            return False
+        for (ta, ca, sa, ba), (tb, cb, sb, bb) in zip(xs, ys):
+            if ta != tb or not close(ca, cb) or not close(sa, sb) or len(ba) != len(bb):
+                return False
+            for (ra, la, ua, na), (rb, lb, ub, nb) in zip(ba, bb):
+                if ra != rb or not close(na, nb):
+                    return False
+                if not all(x == y or abs(x - y) <= 1e-12 * max(abs(x), abs(y)) for x, y in ((la, lb), (ua, ub))):
+                    return False
+    return True
+
+
+class NativeHistogramTest(unittest.TestCase):
+    """Native histograms through remote write (both directions), PromQL and federation."""
+
+    SELECTOR = "native_rpc_seconds"
+
+    @classmethod
+    def setUpClass(cls):
+        flags = ["--enable-feature=native-histograms"]
+        cls.target = Target()
+        cls.receiver = Prometheus("nh-receiver", "global:\n  scrape_interval: 15s\n",
+                                  ["--web.enable-remote-write-receiver", *flags])
+        cls.promlite = Promlite(
+            os.path.join(WORKDIR, "native.db"),
+            ["--remote-write", f"{cls.receiver.url}/api/v1/write", "--remote-write-name", "nh",
+             "--remote-write-flush-interval", "100ms"],
+        )
+        port = cls.promlite.url.rsplit(":", 1)[1]
+        cls.source = Prometheus(
+            "nh-source",
+            f"""global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: native
+    static_configs:
+      - targets: ['{cls.target.address}']
+remote_write:
+  - url: {cls.promlite.url}/api/v1/write
+    send_native_histograms: true
+    authorization:
+      credentials: {WRITE}
+    queue_config:
+      batch_send_deadline: 200ms
+""",
+            flags,
+        )
+        cls.federator = Prometheus(
+            "nh-federate",
+            f"""global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: promlite-federate
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      'match[]': ['{{__name__=~"native_.*"}}']
+    authorization:
+      credentials: {READ}
+    static_configs:
+      - targets: ['127.0.0.1:{port}']
+""",
+            flags,
+        )
+        wait_for(
+            "the federating Prometheus to scrape histograms from promlite",
+            lambda: cls.federated_count() >= 8,
+            detail=lambda: cls.federator.logs() + cls.source.logs(),
+        )
+        # Stop the data: the source marks the series stale, and everything settles.
+        cls.target.paused = True
+        cls.at = now_s() + 5
+
+        def settled():
+            time.sleep(1)
+            source = histogram_series(cls.raw(cls.source))
+            ours = histogram_series(cls.raw(cls.promlite))
+            return source and same_histograms(source, ours) and source == histogram_series(cls.raw(cls.source))
+
+        wait_for("promlite to hold what the source Prometheus scraped", settled, detail=cls.source.logs)
+        wait_for("the sender to drain", lambda: cls.promlite.sender("pending_samples", "nh") == 0)
+
+    @classmethod
+    def raw(cls, server):
+        return server.query("/api/v1/query", {"query": f"{cls.SELECTOR}[1h]", "time": cls.at})["result"]
+
+    @classmethod
+    def federated_count(cls):
+        result = cls.federator.query("/api/v1/query", {"query": f'{cls.SELECTOR}{{path="/a"}}[1h]', "time": now_s()})["result"]
+        return sum(len(r.get("histograms", [])) for r in result)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.source, cls.federator, cls.receiver):
+            p.stop()
+        cls.target.stop()
+        assert cls.promlite.stop() == 0, "".join(cls.promlite.log)
+
+    def test_promlite_stores_what_prometheus_remote_writes(self):
+        ours = histogram_series(self.raw(self.promlite))
+        self.assertEqual(len(ours), 2, ours.keys())
+        for samples in ours.values():
+            self.assertGreaterEqual(len(samples), 5)
+            self.assertTrue(all(len(buckets) >= 6 for _, _, _, buckets in samples), "negative, zero and positive buckets")
+        self.assertTrue(same_histograms(ours, histogram_series(self.raw(self.source))))
+
+    def test_queries_agree_with_prometheus(self):
+        # Evaluate between two scrapes, so no sample sits on a range boundary.
+        ts = [t for _, samples in histogram_series(self.raw(self.source)).items() for t, *_ in samples]
+        ts = sorted(set(ts))
+        at = None
+        for a, b in reversed(list(zip(ts, ts[1:]))):
+            t = (a + b) // 2
+            if all(abs(t - 60_000 - x) > 5 and abs(t - 5_000 - x) > 5 for x in ts):
+                at = t / 1000
+                break
+        self.assertIsNotNone(at, ts)
+        histogram_exprs = [
+            "native_rpc_seconds",
+            "rate(native_rpc_seconds[5s])",
+            "sum by (job) (rate(native_rpc_seconds[5s]))",
+            "sum(native_rpc_seconds)",
+        ]
+        for expr in histogram_exprs:
+            q = {"query": expr, "time": at}
+            ours = histogram_series(self.promlite.query("/api/v1/query", q)["result"])
+            theirs = histogram_series(self.source.query("/api/v1/query", q)["result"])
+            self.assertTrue(theirs, expr)
+            self.assertTrue(same_histograms(ours, theirs), f"{expr}: {ours} != {theirs}")
+        float_exprs = [
+            "histogram_count(native_rpc_seconds)",
+            "histogram_sum(rate(native_rpc_seconds[5s]))",
+            "histogram_count(sum(rate(native_rpc_seconds[1m])))",
+        ]
+        for expr in float_exprs:
+            q = {"query": expr, "time": at}
+            ours = normalize(self.promlite.query("/api/v1/query", q)["result"])
+            theirs = normalize(self.source.query("/api/v1/query", q)["result"])
+            self.assertTrue(theirs, expr)
+            self.assertEqual(sorted(ours), sorted(theirs), expr)
+            for key, (t, v) in ours.items():
+                self.assertEqual(t, theirs[key][0], expr)
+                self.assertTrue(close(v, theirs[key][1]), f"{expr} {key}: {v} != {theirs[key][1]}")
+
+    def test_sender_delivers_histograms_to_prometheus(self):
+        self.assertEqual(self.promlite.sender("samples_dropped_total", "nh"), 0)
+        ours = histogram_series(self.raw(self.promlite))
+        theirs = histogram_series(self.raw(self.receiver))
+        self.assertTrue(same_histograms(ours, theirs), f"{ours} != {theirs}")
+
+    def test_federation_in_protobuf_carries_histograms(self):
+        ours = histogram_series(self.raw(self.promlite))
+        fed = histogram_series(self.raw(self.federator))
+        fed_a = next(v for k, v in fed.items() if ("path", "/a") in k)
+        self.assertGreaterEqual(len(fed_a), 5)
+        ours_a = {s[0]: s for s in next(v for k, v in ours.items() if ("path", "/a") in k)}
+        for sample in fed_a:
+            # honor_labels keeps the labels, the federated sample keeps promlite's timestamp.
+            self.assertTrue(same_histograms({"a": [sample]}, {"a": [ours_a[sample[0]]]}), sample)
+        # Series labels survive federation (job and instance of the original scrape).
+        self.assertEqual({dict(k)["job"] for k in fed}, {"native"})
 
 
 if __name__ == "__main__":

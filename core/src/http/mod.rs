@@ -19,6 +19,7 @@
 mod api;
 mod auth;
 mod federate;
+mod federate_protobuf;
 mod params;
 mod push;
 mod remote_read;

@@ -14,7 +14,7 @@
 mod backfill;
 mod client;
 mod config;
-mod histogram_wire;
+pub(crate) mod histogram_wire;
 pub mod prompb;
 mod request;
 mod sender;
