@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyType;
 
 use crate::db::{points, Db};
-use crate::{labels, time};
+use crate::{histogram, labels, time};
 
 /// Samples for many series, committed together. Either use it as
 /// `with db.batch() as b: ...` (committed when the block ends without an
@@ -65,6 +65,21 @@ impl Batch {
     ) -> PyResult<()> {
         let labels = labels::series(series)?;
         self.inner.add_points(&labels, &points(timestamps, values)?);
+        Ok(())
+    }
+
+    /// Adds one native-histogram sample; arguments as in `Db.append_histogram`.
+    fn append_histogram(
+        &mut self,
+        series: &Bound<'_, PyAny>,
+        timestamp: &Bound<'_, PyAny>,
+        histogram: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let labels = labels::series(series)?;
+        let h = histogram::from_py(histogram)?;
+        // Checked now, so the error points at this call rather than the commit.
+        h.validate().map_err(crate::error::to_py_err)?;
+        self.inner.add_histogram(&labels, time::timestamp_ms(timestamp)?, h);
         Ok(())
     }
 

@@ -14,7 +14,7 @@ use crate::batch::Batch;
 use crate::error::to_py_err;
 use crate::options::OpenOptions;
 use crate::remote_write::{self, SenderOptions};
-use crate::{labels, result, time};
+use crate::{histogram, labels, result, time};
 
 /// A promlite database: Prometheus-style time series in one SQLite file.
 /// Create one with `promlite.open(path)`. Safe to share between threads.
@@ -126,6 +126,27 @@ impl Db {
         let mut batch = promlite::Batch::new();
         batch.add_points(&labels::series(series)?, &points(timestamps, values)?);
         self.write_batch(py, &batch)
+    }
+
+    /// Appends one native-histogram sample and commits it. `histogram` is a
+    /// dict of its fields (`schema`, `count`, `sum`, `zero_threshold`,
+    /// `zero_count`, `positive_spans`, `positive_buckets`, `negative_spans`,
+    /// `negative_buckets`, `custom_values`, `counter_reset_hint`) or the
+    /// promqltest notation `"{{schema:0 count:3 sum:2 buckets:[1 2]}}"`.
+    fn append_histogram(
+        &self,
+        py: Python<'_>,
+        series: &Bound<'_, PyAny>,
+        timestamp: &Bound<'_, PyAny>,
+        histogram: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let mut batch = promlite::Batch::new();
+        batch.add_histogram(
+            &labels::series(series)?,
+            time::timestamp_ms(timestamp)?,
+            histogram::from_py(histogram)?,
+        );
+        self.write_batch(py, &batch).map(|_| ())
     }
 
     /// A batch that is committed in one transaction when its `with` block

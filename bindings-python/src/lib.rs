@@ -4,12 +4,13 @@
 //! Each binding converts its arguments, calls core and converts the result;
 //! logic stays in core. Modules: `db` (the `Db` class and `open`), `batch`,
 //! `options` (keyword options of `open`), `remote_write` (sender settings,
-//! stats), `labels` and `time` (argument conversion), `result` (query values
-//! as Python data), `error` (exceptions).
+//! stats), `labels`, `time` and `histogram` (argument conversion), `result`
+//! (query values as Python data), `error` (exceptions).
 
 mod batch;
 mod db;
 mod error;
+mod histogram;
 mod labels;
 mod options;
 mod remote_write;

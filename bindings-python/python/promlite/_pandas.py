@@ -22,7 +22,9 @@ def to_pandas(result: Mapping[str, Any]) -> "pandas.DataFrame":
     * ``scalar``: one row with ``"timestamp"`` and ``"value"``.
 
     Raises ``ImportError`` if pandas is not installed and ``ValueError`` for a
-    ``string`` result or anything that is not a query result.
+    ``string`` result, for native-histogram samples (turn them into floats
+    first, e.g. with ``histogram_quantile`` or ``histogram_count``) or for
+    anything that is not a query result.
     """
     try:
         import pandas as pd
@@ -31,6 +33,13 @@ def to_pandas(result: Mapping[str, Any]) -> "pandas.DataFrame":
 
     kind = result.get("resultType") if isinstance(result, Mapping) else None
     data = result["result"] if kind else None
+    if kind in ("matrix", "vector"):
+        for s in data:
+            if "histogram" in s or "histograms" in s:
+                raise ValueError(
+                    f"to_pandas takes float samples; {format_series(s['metric'])} has native histograms "
+                    "(query histogram_count(), histogram_sum() or histogram_quantile() of them instead)"
+                )
     if kind == "matrix":
         columns = {
             format_series(s["metric"]): pd.Series(

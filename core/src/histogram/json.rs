@@ -3,13 +3,42 @@
 use super::FloatHistogram;
 use crate::value::format_value;
 
+/// One bucket as the Prometheus HTTP API lists it (see [`FloatHistogram::api_buckets`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ApiBucket {
+    /// 0 = open left `(lower, upper]`, 1 = open right `[lower, upper)`,
+    /// 2 = open both, 3 = closed both.
+    pub boundary_rule: u8,
+    /// Lower bound.
+    pub lower: f64,
+    /// Upper bound.
+    pub upper: f64,
+    /// Observations in the bucket.
+    pub count: f64,
+}
+
 impl FloatHistogram {
+    /// The buckets the HTTP API lists: those with observations, from the
+    /// lowest value up, with Prometheus's boundary rules. The bindings
+    /// return these too.
+    pub fn api_buckets(&self) -> impl Iterator<Item = ApiBucket> + '_ {
+        self.all_buckets().filter(|b| b.count != 0.0).map(|b| ApiBucket {
+            boundary_rule: match (b.lower_inclusive, b.upper_inclusive) {
+                (false, true) => 0,
+                (true, false) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
+            },
+            lower: b.lower,
+            upper: b.upper,
+            count: b.count,
+        })
+    }
+
     /// Appends the Prometheus HTTP API form of the histogram:
-    /// `{"count":"4","sum":"10","buckets":[[0,"0.5","1","1"],…]}`. Each
-    /// bucket is `[boundary_rule, lower, upper, count]` with boundary rule
-    /// 0 = open left, 1 = open right, 2 = open both, 3 = closed both; buckets
-    /// run from the lowest value up and empty ones are left out (as is the
-    /// `buckets` key when all are empty).
+    /// `{"count":"4","sum":"10","buckets":[[0,"0.5","1","1"],…]}`: the
+    /// [`FloatHistogram::api_buckets`] as `[boundary_rule, lower, upper,
+    /// count]`, the `buckets` key left out when there are none.
     pub fn write_api_json(&self, out: &mut String) {
         out.push_str("{\"count\":\"");
         out.push_str(&format_value(self.count));
@@ -17,17 +46,11 @@ impl FloatHistogram {
         out.push_str(&format_value(self.sum));
         out.push('"');
         let mut first = true;
-        for b in self.all_buckets().filter(|b| b.count != 0.0) {
+        for b in self.api_buckets() {
             out.push_str(if first { ",\"buckets\":[" } else { "," });
             first = false;
-            let rule = match (b.lower_inclusive, b.upper_inclusive) {
-                (false, true) => '0',
-                (true, false) => '1',
-                (false, false) => '2',
-                (true, true) => '3',
-            };
             out.push('[');
-            out.push(rule);
+            out.push(char::from(b'0' + b.boundary_rule));
             for v in [b.lower, b.upper, b.count] {
                 out.push_str(",\"");
                 out.push_str(&format_value(v));

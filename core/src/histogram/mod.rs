@@ -33,6 +33,7 @@ mod validate;
 #[cfg(test)]
 mod properties;
 
+pub use json::ApiBucket;
 pub use kahan::kahan_inc;
 pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
 pub use stats::QuantileNaNNote;
@@ -67,6 +68,26 @@ pub enum CounterResetHint {
     NotCounterReset,
     /// The histogram is a gauge histogram: resets don't apply.
     Gauge,
+}
+
+impl CounterResetHint {
+    /// The hint's name as the promqltest notation writes it: `unknown`,
+    /// `reset`, `not_reset` or `gauge`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CounterResetHint::Unknown => "unknown",
+            CounterResetHint::CounterReset => "reset",
+            CounterResetHint::NotCounterReset => "not_reset",
+            CounterResetHint::Gauge => "gauge",
+        }
+    }
+
+    /// The hint called `name` (see [`CounterResetHint::name`]).
+    pub fn from_name(name: &str) -> Option<CounterResetHint> {
+        [CounterResetHint::Unknown, CounterResetHint::CounterReset, CounterResetHint::NotCounterReset, CounterResetHint::Gauge]
+            .into_iter()
+            .find(|h| h.name() == name)
+    }
 }
 
 /// A native histogram sample with float counts.

@@ -219,17 +219,8 @@ impl NotationParser<'_> {
 
     fn hint(&mut self) -> Result<CounterResetHint> {
         let (at, word) = self.word();
-        Ok(match word {
-            "unknown" => CounterResetHint::Unknown,
-            "reset" => CounterResetHint::CounterReset,
-            "not_reset" => CounterResetHint::NotCounterReset,
-            "gauge" => CounterResetHint::Gauge,
-            _ => {
-                return Err(notation_error(
-                    at,
-                    format!("counter_reset_hint must be unknown, reset, not_reset or gauge, found {word:?}"),
-                ))
-            }
+        CounterResetHint::from_name(word).ok_or_else(|| {
+            notation_error(at, format!("counter_reset_hint must be unknown, reset, not_reset or gauge, found {word:?}"))
         })
     }
 }
@@ -325,11 +316,8 @@ impl fmt::Display for FloatHistogram {
         if self.uses_custom_buckets() {
             write_list(f, "custom_values", &self.custom_values)?;
         }
-        match self.counter_reset_hint {
-            CounterResetHint::Unknown => {}
-            CounterResetHint::CounterReset => f.write_str(" counter_reset_hint:reset")?,
-            CounterResetHint::NotCounterReset => f.write_str(" counter_reset_hint:not_reset")?,
-            CounterResetHint::Gauge => f.write_str(" counter_reset_hint:gauge")?,
+        if self.counter_reset_hint != CounterResetHint::Unknown {
+            write!(f, " counter_reset_hint:{}", self.counter_reset_hint.name())?;
         }
         write_side(f, "offset", "buckets", &self.positive_spans, &self.positive_buckets)?;
         write_side(f, "n_offset", "n_buckets", &self.negative_spans, &self.negative_buckets)?;
