@@ -48,14 +48,58 @@ export interface StringResult {
   result: [t: number, value: string];
 }
 
+/** `[boundaryRule, lower, upper, count]`; rule 0 = (lower, upper], 1 = [lower, upper), 2 = (lower, upper), 3 = [lower, upper]. */
+export type HistogramBucket = [boundaryRule: 0 | 1 | 2 | 3, lower: number, upper: number, count: number];
+
+/** A native histogram as the Prometheus API shows it: buckets with observations, lowest first (no `buckets` when none). */
+export interface HistogramValue {
+  count: number;
+  sum: number;
+  buckets?: HistogramBucket[];
+}
+
+/** `[t, histogram]`: Unix seconds and the histogram. */
+export type HistogramPair = [t: number, histogram: HistogramValue];
+
+/** One run of buckets: `offset` after the previous span (for the first: the first bucket's index), `length` buckets. */
+export interface HistogramSpan {
+  offset: number;
+  length: number;
+}
+
+/**
+ * A native histogram to write: its fields (all optional, numbers default to 0), or the
+ * promqltest notation such as `'{{schema:0 count:3 sum:2 buckets:[1 2]}}'`.
+ */
+export type HistogramInput =
+  | string
+  | {
+      /** -4..8 exponential, -53 custom bucket bounds. */
+      schema?: number;
+      count?: number;
+      sum?: number;
+      zeroThreshold?: number;
+      zeroCount?: number;
+      positiveSpans?: HistogramSpan[];
+      /** Absolute counts, in span order. */
+      positiveBuckets?: number[];
+      negativeSpans?: HistogramSpan[];
+      negativeBuckets?: number[];
+      /** Upper bounds of the custom buckets (schema -53); the +Inf bucket is implied. */
+      customValues?: number[];
+      counterResetHint?: 'unknown' | 'reset' | 'not_reset' | 'gauge';
+    };
+
 export interface VectorResult {
   resultType: 'vector';
-  result: Array<{ metric: Labels; value: SamplePair }>;
+  /** A float sample has `value`, a native-histogram sample `histogram`. */
+  result: Array<{ metric: Labels; value?: SamplePair; histogram?: HistogramPair }>;
 }
 
 export interface MatrixResult {
   resultType: 'matrix';
-  result: Array<{ metric: Labels; values: SamplePair[] }>;
+  /** `values` when the series has float samples, `histograms` when it has native histograms. */
+  result: Array<{ metric: Labels; values?: SamplePair[]; histograms?: HistogramPair[] }>;
 }
 
 /** A query's value, shaped like the `data` object of the Prometheus HTTP API but with numbers. */
@@ -142,6 +186,8 @@ export class Batch {
   add(series: SeriesInput, timestamp: Timestamp, value: number): this;
   /** Adds samples of one series from parallel arrays; returns the batch. */
   addMany(series: SeriesInput, timestamps: Float64Array | Timestamp[], values: Float64Array | number[]): this;
+  /** Adds one native-histogram sample (checked now); returns the batch. */
+  addHistogram(series: SeriesInput, timestamp: Timestamp, histogram: HistogramInput): this;
   /** Number of samples in the batch. */
   readonly length: number;
 }
@@ -156,6 +202,8 @@ export class Database {
 
   /** Appends one sample and commits it. */
   append(series: SeriesInput, timestamp: Timestamp, value: number): void;
+  /** Appends one native-histogram sample and commits it. */
+  appendHistogram(series: SeriesInput, timestamp: Timestamp, histogram: HistogramInput): void;
   /** Appends samples of one series in one commit; returns the number written. */
   appendMany(series: SeriesInput, timestamps: Float64Array | Timestamp[], values: Float64Array | number[]): number;
   /** As `appendMany`, off the event loop. */

@@ -172,6 +172,44 @@ function remoteWriteOptions(options) {
   return out;
 }
 
+// The fields of a histogram object, with their JS type. Mirrors
+// `HistogramInput` in src/histogram.rs.
+const HISTOGRAM_FIELD_TYPES = {
+  schema: 'number',
+  count: 'number',
+  sum: 'number',
+  zeroThreshold: 'number',
+  zeroCount: 'number',
+  positiveSpans: 'spans',
+  positiveBuckets: 'numbers',
+  negativeSpans: 'spans',
+  negativeBuckets: 'numbers',
+  customValues: 'numbers',
+  counterResetHint: 'string',
+};
+
+/** A histogram: the promqltest notation `'{{schema:0 count:3 buckets:[1 2]}}'` or an object of its fields. */
+function histogramArg(value) {
+  if (typeof value === 'string') return value;
+  if (!isPlainObject(value)) throw badData(`histogram must be an object of its fields or a '{{…}}' string, got ${describe(value)}`);
+  const out = {};
+  for (const [name, v] of Object.entries(value)) {
+    const type = HISTOGRAM_FIELD_TYPES[name];
+    if (type === undefined) throw badData(`unknown histogram field ${name}`);
+    if (v === undefined) continue;
+    if (type === 'numbers') {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) throw badData(`histogram field ${name} must be an array of numbers`);
+    } else if (type === 'spans') {
+      const ok = Array.isArray(v) && v.every((sp) => isPlainObject(sp) && Number.isInteger(sp.offset) && Number.isInteger(sp.length) && sp.length >= 0);
+      if (!ok) throw badData(`histogram field ${name} must be an array of { offset, length } integers`);
+    } else if (typeof v !== type) {
+      throw badData(`histogram field ${name} must be a ${type}, got ${describe(v)}`);
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
 // Where a Batch keeps its native batch (module-private).
 const NATIVE = Symbol('promlite.nativeBatch');
 
@@ -190,6 +228,12 @@ class Batch {
   /** Adds samples of one series from parallel arrays (or `Float64Array`s). */
   addMany(series, timestamps, values) {
     this[NATIVE].addMany(seriesArg(series), float64Array('timestamps', timestamps, seconds), float64Array('values', values, number));
+    return this;
+  }
+
+  /** Adds one native-histogram sample (an object of its fields, or the promqltest notation). */
+  addHistogram(series, timestamp, histogram) {
+    this[NATIVE].addHistogram(seriesArg(series), seconds('timestamp', timestamp), histogramArg(histogram));
     return this;
   }
 
@@ -229,6 +273,11 @@ class Database {
   /** Appends one sample and commits it. */
   append(series, timestamp, value) {
     this.#native.append(seriesArg(series), seconds('timestamp', timestamp), number('value', value));
+  }
+
+  /** Appends one native-histogram sample and commits it. */
+  appendHistogram(series, timestamp, histogram) {
+    this.write(new Batch().addHistogram(series, timestamp, histogram));
   }
 
   /** Appends samples of one series in one commit; returns the number written. */

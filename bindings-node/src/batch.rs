@@ -6,6 +6,7 @@ use promlite::{Labels, Point};
 
 use crate::convert::{labels, seconds_to_ms, SeriesArg};
 use crate::error::{bad_data, guard, to_js, Result};
+use crate::histogram::{self, HistogramArg};
 
 /// Samples for one atomic write (`Database.write` / `writeAsync`).
 #[napi]
@@ -53,6 +54,17 @@ impl Batch {
                 .map(|(&t, &v)| Ok(Point::new(seconds_to_ms("timestamp", t)?, v)))
                 .collect::<Result<Vec<Point>>>()?;
             self.inner.add_points(&labels, &points);
+            Ok(())
+        })
+    }
+
+    /// Adds one native-histogram sample at `t` (Unix seconds), checked now.
+    #[napi]
+    pub fn add_histogram(&mut self, series: SeriesArg, t: f64, histogram: HistogramArg) -> Result<()> {
+        guard(|| {
+            let labels = self.labels(series)?;
+            let h = histogram::from_js(histogram)?;
+            self.inner.add_histogram(&labels, seconds_to_ms("timestamp", t)?, h);
             Ok(())
         })
     }

@@ -7,6 +7,7 @@ mod batch;
 mod convert;
 mod db;
 mod error;
+mod histogram;
 mod remote_write;
 mod result;
 mod task;

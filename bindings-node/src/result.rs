@@ -1,6 +1,8 @@
 //! Query results in the shape of the Prometheus API's `data` object, with
 //! numbers instead of strings: `{ resultType, result }` where a sample is
-//! `[t, v]` (`t` in Unix seconds). Built off the event loop for async calls.
+//! `[t, v]` (`t` in Unix seconds) and a native-histogram sample
+//! `[t, { count, sum, buckets }]` (`histogram` in a vector, `histograms` in a
+//! matrix). Built off the event loop for async calls.
 
 use std::collections::BTreeMap;
 
@@ -9,26 +11,32 @@ use napi_derive::napi;
 use promlite::{Labels, Value};
 
 use crate::convert::ms_to_seconds;
+use crate::histogram::HistogramValue;
 
 /// A label set as a plain object, keys in name order.
 pub type Metric = BTreeMap<String, String>;
 
-/// One element of an instant vector.
+/// One element of an instant vector: `value` or `histogram`.
 #[napi(object, object_from_js = false)]
 pub struct VectorSample {
     /// The series' labels.
     pub metric: Metric,
-    /// `[t, v]`.
-    pub value: (f64, f64),
+    /// `[t, v]` of a float sample.
+    pub value: Option<(f64, f64)>,
+    /// `[t, { count, sum, buckets }]` of a native-histogram sample.
+    pub histogram: Option<(f64, HistogramValue)>,
 }
 
-/// One series of a matrix.
+/// One series of a matrix; as in the API, each key only when the series has
+/// samples of that kind.
 #[napi(object, object_from_js = false)]
 pub struct MatrixSeries {
     /// The series' labels.
     pub metric: Metric,
     /// `[[t, v], ...]` in time order.
-    pub values: Vec<(f64, f64)>,
+    pub values: Option<Vec<(f64, f64)>>,
+    /// `[[t, { count, sum, buckets }], ...]` in time order.
+    pub histograms: Option<Vec<(f64, HistogramValue)>>,
 }
 
 /// `[t, v]` of a scalar, `[t, s]` of a string, or the vector/matrix elements.
@@ -57,7 +65,14 @@ impl From<Value> for QueryResult {
             Value::Vector(samples) => Either4::C(
                 samples
                     .iter()
-                    .map(|s| VectorSample { metric: metric(&s.labels), value: (ms_to_seconds(s.t), s.v) })
+                    .map(|s| {
+                        let t = ms_to_seconds(s.t);
+                        VectorSample {
+                            metric: metric(&s.labels),
+                            value: s.h.is_none().then_some((t, s.v)),
+                            histogram: s.h.as_ref().map(|h| (t, HistogramValue::from(&**h))),
+                        }
+                    })
                     .collect(),
             ),
             Value::Matrix(series) => Either4::D(
@@ -65,7 +80,11 @@ impl From<Value> for QueryResult {
                     .iter()
                     .map(|s| MatrixSeries {
                         metric: metric(&s.labels),
-                        values: s.points.iter().map(|p| (ms_to_seconds(p.t), p.v)).collect(),
+                        values: (!s.points.is_empty() || s.histograms.is_empty())
+                            .then(|| s.points.iter().map(|p| (ms_to_seconds(p.t), p.v)).collect()),
+                        histograms: (!s.histograms.is_empty()).then(|| {
+                            s.histograms.iter().map(|p| (ms_to_seconds(p.t), HistogramValue::from(&*p.h))).collect()
+                        }),
                     })
                     .collect(),
             ),

@@ -22,12 +22,19 @@ switch (r.resultType) {
   case 'vector':
     for (const s of r.result) {
       const job: string | undefined = s.metric.job;
-      const [t, v]: [number, number] = s.value;
-      use(job, t + v);
+      if (s.value) {
+        const [t, v]: [number, number] = s.value;
+        use(job, t + v);
+      } else if (s.histogram) {
+        const [t, h] = s.histogram;
+        const upper: number | undefined = h.buckets?.[0]?.[2];
+        use(t + h.count + h.sum, upper);
+      }
     }
     break;
   case 'matrix':
-    r.result.forEach((s) => s.values.map(([t, v]) => t * v));
+    r.result.forEach((s) => s.values?.map(([t, v]) => t * v));
+    r.result.forEach((s) => s.histograms?.map(([t, h]) => t * h.count));
     break;
   case 'scalar':
     use(r.result[1] + 1);
@@ -68,6 +75,20 @@ try {
   const err = e as PromliteError;
   if (err.code === 'bad_data') use(err.message);
 }
+
+db.appendHistogram('rpc_seconds', now, '{{schema:0 count:1 buckets:[1]}}');
+db.appendHistogram('rpc_seconds', 5, {
+  count: 3,
+  sum: 2,
+  positiveSpans: [{ offset: 0, length: 2 }],
+  positiveBuckets: [1, 2],
+  counterResetHint: 'gauge',
+});
+new Batch().addHistogram('h', now, { schema: -53, customValues: [1, 10] }).add('h', 1, 2);
+// @ts-expect-error unknown counter-reset hint
+db.appendHistogram('h', now, { counterResetHint: 'sometimes' });
+// @ts-expect-error spans are { offset, length }
+db.appendHistogram('h', now, { positiveSpans: [[0, 1]] });
 
 // @ts-expect-error series must be a string or labels object
 db.append(42, now, 1);
