@@ -62,6 +62,26 @@
 #define PROMLITE_OPEN_READONLY 1
 
 /**
+ * Nothing known about counter resets.
+ */
+#define PROMLITE_HISTOGRAM_HINT_UNKNOWN 0
+
+/**
+ * A counter reset happened right before this histogram.
+ */
+#define PROMLITE_HISTOGRAM_HINT_RESET 1
+
+/**
+ * No counter reset happened.
+ */
+#define PROMLITE_HISTOGRAM_HINT_NOT_RESET 2
+
+/**
+ * A gauge histogram (counter resets do not apply).
+ */
+#define PROMLITE_HISTOGRAM_HINT_GAUGE 3
+
+/**
  * Result type: one number, i.e. one series without labels, with one sample.
  */
 #define PROMLITE_RESULT_SCALAR 1
@@ -72,12 +92,14 @@
 #define PROMLITE_RESULT_STRING 2
 
 /**
- * Result type: an instant vector; each series has exactly one sample.
+ * Result type: an instant vector; each series has exactly one sample: a
+ * float sample or a native-histogram sample (`promlite_result_histogram`).
  */
 #define PROMLITE_RESULT_VECTOR 3
 
 /**
- * Result type: a range vector, a range query or `promlite_select`; each series has its samples in time order.
+ * Result type: a range vector, a range query or `promlite_select`; each
+ * series has its float samples and its native-histogram samples, each in time order.
  */
 #define PROMLITE_RESULT_MATRIX 4
 
@@ -236,6 +258,96 @@ typedef struct promlite_label {
 } promlite_label;
 
 /**
+ * A run of `length` consecutive buckets starting `offset` buckets after the
+ * previous span (for the first span: the index of its first bucket).
+ */
+typedef struct promlite_bucket_span {
+  /**
+   * Gap to the previous span; only the first span's offset may be negative.
+   */
+  int32_t offset;
+  /**
+   * Number of buckets in the span.
+   */
+  uint32_t length;
+} promlite_bucket_span;
+
+/**
+ * A native histogram to write (see `promlite_batch_add_histogram`). Bucket
+ * counts are absolute (not deltas), in span order. Exponential schemas are
+ * -4..8 (bucket `i` covers `(2^((i-1)/2^schema), 2^(i/2^schema)]`); schema -53
+ * has custom bucket bounds `custom_values` (the +Inf bucket is implied; no
+ * zero bucket, no negative buckets). Array pointers may be NULL when their
+ * count is 0; everything is only borrowed during the call.
+ */
+typedef struct promlite_histogram {
+  /**
+   * -4..8, or -53 for custom bucket bounds.
+   */
+  int32_t schema;
+  /**
+   * One of the `PROMLITE_HISTOGRAM_HINT_*` constants.
+   */
+  int counter_reset_hint;
+  /**
+   * Observations with `|x| <= zero_threshold` are in the zero bucket.
+   */
+  double zero_threshold;
+  /**
+   * Observations in the zero bucket.
+   */
+  double zero_count;
+  /**
+   * Number of observations.
+   */
+  double count;
+  /**
+   * Sum of the observations.
+   */
+  double sum;
+  /**
+   * Spans of the positive buckets.
+   */
+  const struct promlite_bucket_span *positive_spans;
+  /**
+   * Number of `positive_spans`.
+   */
+  size_t n_positive_spans;
+  /**
+   * Positive bucket counts.
+   */
+  const double *positive_buckets;
+  /**
+   * Number of `positive_buckets` (the span lengths must add up to it).
+   */
+  size_t n_positive_buckets;
+  /**
+   * Spans of the negative buckets.
+   */
+  const struct promlite_bucket_span *negative_spans;
+  /**
+   * Number of `negative_spans`.
+   */
+  size_t n_negative_spans;
+  /**
+   * Negative bucket counts (the bucket of index `i` covers the negated range of positive bucket `i`).
+   */
+  const double *negative_buckets;
+  /**
+   * Number of `negative_buckets`.
+   */
+  size_t n_negative_buckets;
+  /**
+   * Upper bounds of the custom buckets, strictly increasing (schema -53 only).
+   */
+  const double *custom_values;
+  /**
+   * Number of `custom_values`.
+   */
+  size_t n_custom_values;
+} promlite_histogram;
+
+/**
  * Counters of one sender, filled in by `promlite_remote_write_get_stats`.
  * Counters start at zero when the sender starts in this process.
  */
@@ -312,6 +424,29 @@ typedef struct promlite_backfill_report {
    */
   uint64_t samples_dropped;
 } promlite_backfill_report;
+
+/**
+ * One bucket of a histogram sample in a query result, as the Prometheus
+ * HTTP API lists it.
+ */
+typedef struct promlite_histogram_bucket {
+  /**
+   * 0: `(lower, upper]`, 1: `[lower, upper)`, 2: `(lower, upper)`, 3: `[lower, upper]`.
+   */
+  int boundary_rule;
+  /**
+   * Lower bound.
+   */
+  double lower;
+  /**
+   * Upper bound.
+   */
+  double upper;
+  /**
+   * Observations in the bucket.
+   */
+  double count;
+} promlite_histogram_bucket;
 
 #ifdef __cplusplus
 extern "C" {
@@ -511,6 +646,29 @@ int promlite_delete_series(struct promlite_db *db,
                            int64_t start_ms,
                            int64_t end_ms,
                            uint64_t *series_touched);
+
+/**
+ * Adds one native-histogram sample of `series` (written like a selector,
+ * see `promlite_batch_add`) at `ts_ms`. The histogram is checked now:
+ * `PROMLITE_INVALID_INPUT` (see `promlite_batch_errmsg`) for spans that do
+ * not match the bucket counts, negative counts, a bad schema, custom
+ * bounds that do not increase, an unknown hint; `PROMLITE_MISUSE` for a
+ * NULL array with a non-zero count. The batch is unchanged on failure.
+ */
+int promlite_batch_add_histogram(struct promlite_batch *batch,
+                                 const char *series,
+                                 int64_t ts_ms,
+                                 const struct promlite_histogram *histogram);
+
+/**
+ * Appends one native-histogram sample and commits it; arguments and errors
+ * as `promlite_batch_add_histogram`, storage codes otherwise. Nothing is
+ * written on failure.
+ */
+int promlite_append_histogram(struct promlite_db *db,
+                              const char *series,
+                              int64_t ts_ms,
+                              const struct promlite_histogram *histogram);
 
 /**
  * Evaluates the PromQL expression `expr` at `ts_ms` (milliseconds since the
@@ -738,9 +896,9 @@ int promlite_result_label(const struct promlite_result *result,
                           size_t *value_len);
 
 /**
- * On success `*timestamps` and `*values` point to `*count` samples of
- * series `i` in time order (milliseconds since the epoch; values may be NaN
- * or ±Inf). Owned by the result; `*count` may be 0 (then the pointers must
+ * On success `*timestamps` and `*values` point to `*count` float samples
+ * of series `i` in time order (milliseconds since the epoch; values may be NaN
+ * or ±Inf); native-histogram samples are read with `promlite_result_histogram`. Owned by the result; `*count` may be 0 (then the pointers must
  * not be read). `PROMLITE_RANGE` if `i` >= the series count.
  */
 int promlite_result_samples(const struct promlite_result *result,
@@ -748,6 +906,29 @@ int promlite_result_samples(const struct promlite_result *result,
                             const int64_t **timestamps,
                             const double **values,
                             size_t *count);
+
+/**
+ * On success `*count` is the number of native-histogram samples of series
+ * `i` (0 for series with float samples only; in a vector, 1 for a series
+ * whose sample is a histogram). `PROMLITE_RANGE` if `i` >= the series count.
+ */
+int promlite_result_histogram_count(const struct promlite_result *result, size_t i, size_t *count);
+
+/**
+ * On success, native-histogram sample `j` (in time order) of series `i`:
+ * `*ts_ms`, its number of observations `*count` and their `*sum`, and
+ * `*buckets` pointing to `*n_buckets` buckets with observations, lowest
+ * first, as the Prometheus HTTP API lists them (owned by the result; do not
+ * read them when `*n_buckets` is 0). `PROMLITE_RANGE` if `i` or `j` is out of range.
+ */
+int promlite_result_histogram(const struct promlite_result *result,
+                              size_t i,
+                              size_t j,
+                              int64_t *ts_ms,
+                              double *count,
+                              double *sum,
+                              const struct promlite_histogram_bucket **buckets,
+                              size_t *n_buckets);
 
 /**
  * On success `*text`/`*len` is the value of a `PROMLITE_RESULT_STRING`

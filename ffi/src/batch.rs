@@ -40,7 +40,7 @@ pub struct promlite_label {
 }
 
 /// Runs `body` on the batch behind `batch`, recording the outcome on it.
-fn with_batch(
+pub(crate) fn with_batch(
     batch: *mut promlite_batch,
     body: impl FnOnce(&mut Batch) -> Result<(), Failure>,
 ) -> c_int {

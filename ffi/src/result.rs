@@ -3,10 +3,11 @@
 
 use std::ffi::{c_char, c_int};
 
-use promlite::{Labels, Point, QueryResult, Series, Value};
+use promlite::{FloatHistogram, Labels, Point, QueryResult, Series, Value};
 
 use crate::args::{self, nth, out, out_text, CText};
 use crate::error::{guard, run};
+use crate::histogram::{result_buckets, promlite_histogram_bucket};
 
 // What a `promlite_result` holds, as `promlite_result_type` reports it. Stable numbers.
 
@@ -14,9 +15,11 @@ use crate::error::{guard, run};
 pub const PROMLITE_RESULT_SCALAR: c_int = 1;
 /// Result type: a string; no series, read it with `promlite_result_string`.
 pub const PROMLITE_RESULT_STRING: c_int = 2;
-/// Result type: an instant vector; each series has exactly one sample.
+/// Result type: an instant vector; each series has exactly one sample: a
+/// float sample or a native-histogram sample (`promlite_result_histogram`).
 pub const PROMLITE_RESULT_VECTOR: c_int = 3;
-/// Result type: a range vector, a range query or `promlite_select`; each series has its samples in time order.
+/// Result type: a range vector, a range query or `promlite_select`; each
+/// series has its float samples and its native-histogram samples, each in time order.
 pub const PROMLITE_RESULT_MATRIX: c_int = 4;
 /// Result type: from `promlite_series`; label sets only, every series has zero samples.
 pub const PROMLITE_RESULT_SERIES: c_int = 5;
@@ -41,10 +44,23 @@ struct ResultSeries {
     labels: Vec<(CText, CText)>,
     timestamps: Vec<i64>,
     values: Vec<f64>,
+    histograms: Vec<ResultHistogram>,
+}
+
+/// A native-histogram sample in the form the HTTP API shows.
+struct ResultHistogram {
+    t: i64,
+    count: f64,
+    sum: f64,
+    buckets: Vec<promlite_histogram_bucket>,
 }
 
 impl ResultSeries {
-    fn new(labels: &Labels, points: impl IntoIterator<Item = Point>) -> ResultSeries {
+    fn new<'h>(
+        labels: &Labels,
+        points: impl IntoIterator<Item = Point>,
+        histograms: impl IntoIterator<Item = (i64, &'h FloatHistogram)>,
+    ) -> ResultSeries {
         let (timestamps, values) = points.into_iter().map(|p| (p.t, p.v)).unzip();
         ResultSeries {
             text: CText::new(&labels.to_string()),
@@ -54,6 +70,10 @@ impl ResultSeries {
                 .collect(),
             timestamps,
             values,
+            histograms: histograms
+                .into_iter()
+                .map(|(t, h)| ResultHistogram { t, count: h.count, sum: h.sum, buckets: result_buckets(h) })
+                .collect(),
         }
     }
 }
@@ -61,7 +81,7 @@ impl ResultSeries {
 fn matrix_series(series: &[Series]) -> Vec<ResultSeries> {
     series
         .iter()
-        .map(|s| ResultSeries::new(&s.labels, s.points.iter().copied()))
+        .map(|s| ResultSeries::new(&s.labels, s.points.iter().copied(), s.histograms.iter().map(|p| (p.t, &*p.h))))
         .collect()
 }
 
@@ -72,7 +92,7 @@ impl promlite_result {
         let (kind, series) = match &q.value {
             Value::Scalar(p) => (
                 PROMLITE_RESULT_SCALAR,
-                vec![ResultSeries::new(&Labels::new(), [*p])],
+                vec![ResultSeries::new(&Labels::new(), [*p], [])],
             ),
             Value::String { value, .. } => {
                 string = Some(CText::new(value));
@@ -82,16 +102,13 @@ impl promlite_result {
                 PROMLITE_RESULT_VECTOR,
                 samples
                     .iter()
-                    .map(|s| ResultSeries::new(&s.labels, [Point::new(s.t, s.v)]))
+                    .map(|s| match &s.h {
+                        Some(h) => ResultSeries::new(&s.labels, [], [(s.t, &**h)]),
+                        None => ResultSeries::new(&s.labels, [Point::new(s.t, s.v)], []),
+                    })
                     .collect(),
             ),
-            Value::Matrix(matrix) => (
-                PROMLITE_RESULT_MATRIX,
-                matrix
-                    .iter()
-                    .map(|s| ResultSeries::new(&s.labels, s.points.iter().copied()))
-                    .collect(),
-            ),
+            Value::Matrix(matrix) => (PROMLITE_RESULT_MATRIX, matrix_series(matrix)),
         };
         promlite_result {
             kind,
@@ -117,7 +134,7 @@ impl promlite_result {
     pub(crate) fn from_label_sets(sets: Vec<Labels>) -> promlite_result {
         promlite_result {
             kind: PROMLITE_RESULT_SERIES,
-            series: sets.iter().map(|l| ResultSeries::new(l, [])).collect(),
+            series: sets.iter().map(|l| ResultSeries::new(l, [], [])).collect(),
             string: None,
             warnings: Vec::new(),
             infos: Vec::new(),
@@ -228,9 +245,9 @@ pub extern "C" fn promlite_result_label(
     })
 }
 
-/// On success `*timestamps` and `*values` point to `*count` samples of
-/// series `i` in time order (milliseconds since the epoch; values may be NaN
-/// or ±Inf). Owned by the result; `*count` may be 0 (then the pointers must
+/// On success `*timestamps` and `*values` point to `*count` float samples
+/// of series `i` in time order (milliseconds since the epoch; values may be NaN
+/// or ±Inf); native-histogram samples are read with `promlite_result_histogram`. Owned by the result; `*count` may be 0 (then the pointers must
 /// not be read). `PROMLITE_RANGE` if `i` >= the series count.
 #[no_mangle]
 pub extern "C" fn promlite_result_samples(
@@ -250,6 +267,51 @@ pub extern "C" fn promlite_result_samples(
         t.set(s.timestamps.as_ptr());
         v.set(s.values.as_ptr());
         n.set(s.timestamps.len());
+        Ok(())
+    })
+}
+
+/// On success `*count` is the number of native-histogram samples of series
+/// `i` (0 for series with float samples only; in a vector, 1 for a series
+/// whose sample is a histogram). `PROMLITE_RANGE` if `i` >= the series count.
+#[no_mangle]
+pub extern "C" fn promlite_result_histogram_count(
+    result: *const promlite_result,
+    i: usize,
+    count: *mut usize,
+) -> c_int {
+    run(None, || {
+        let s = args::handle(result, "result")?.series(i)?;
+        out(count, "count")?.set(s.histograms.len());
+        Ok(())
+    })
+}
+
+/// On success, native-histogram sample `j` (in time order) of series `i`:
+/// `*ts_ms`, its number of observations `*count` and their `*sum`, and
+/// `*buckets` pointing to `*n_buckets` buckets with observations, lowest
+/// first, as the Prometheus HTTP API lists them (owned by the result; do not
+/// read them when `*n_buckets` is 0). `PROMLITE_RANGE` if `i` or `j` is out of range.
+#[no_mangle]
+pub extern "C" fn promlite_result_histogram(
+    result: *const promlite_result,
+    i: usize,
+    j: usize,
+    ts_ms: *mut i64,
+    count: *mut f64,
+    sum: *mut f64,
+    buckets: *mut *const promlite_histogram_bucket,
+    n_buckets: *mut usize,
+) -> c_int {
+    run(None, || {
+        let h = nth(&args::handle(result, "result")?.series(i)?.histograms, j, "histogram sample")?;
+        let (t, c, s, b, n) =
+            (out(ts_ms, "ts_ms")?, out(count, "count")?, out(sum, "sum")?, out(buckets, "buckets")?, out(n_buckets, "n_buckets")?);
+        t.set(h.t);
+        c.set(h.count);
+        s.set(h.sum);
+        b.set(h.buckets.as_ptr());
+        n.set(h.buckets.len());
         Ok(())
     })
 }

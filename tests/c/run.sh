@@ -101,11 +101,14 @@ step "pkg-config finds promlite" test "$(pkg-config --modversion promlite)" = \
 step "compile tests/c/test_promlite.c" compile test_promlite tests/c/test_promlite.c
 step "compile tests/c/example.c" compile example tests/c/example.c
 step "compile tests/c/test_remote_write.c" compile test_remote_write tests/c/test_remote_write.c
+step "compile tests/c/test_histogram.c" compile test_histogram tests/c/test_histogram.c
 for link in static dynamic; do
     step "test_promlite ($link)" run_tests "$bin/test_promlite-$link"
     step "test_promlite ($link, valgrind)" run_tests "$bin/test_promlite-$link" "${VALGRIND[@]}"
     step "test_remote_write ($link)" run_tests "$bin/test_remote_write-$link"
     step "test_remote_write ($link, valgrind)" run_tests "$bin/test_remote_write-$link" "${VALGRIND[@]}"
+    step "test_histogram ($link)" run_tests "$bin/test_histogram-$link"
+    step "test_histogram ($link, valgrind)" run_tests "$bin/test_histogram-$link" "${VALGRIND[@]}"
     step "example ($link)" run_example "$bin/example-$link"
     step "example ($link, valgrind)" run_example "$bin/example-$link" "${VALGRIND[@]}"
 done
