@@ -362,13 +362,14 @@ impl Writer {
     }
 
     /// Writes a batch of samples, metadata and key/value entries in one commit.
-    pub(crate) fn write(&mut self, shared: &Shared, batch: &crate::db::Batch) -> Result<()> {
+    /// Writes batches in one commit, as if committed one after the other.
+    pub(crate) fn write(&mut self, shared: &Shared, batches: &[&crate::db::Batch]) -> Result<()> {
         self.transaction(shared, |w, heads, seq, pending| {
             // One entry per series: samples borrowed from the batch unless the
             // series repeats or its samples need sorting.
-            let mut entries: Vec<(i64, Cow<'_, [Point]>)> = Vec::with_capacity(batch.series().len());
+            let mut entries: Vec<(i64, Cow<'_, [Point]>)> = Vec::with_capacity(batches[0].series().len());
             let mut position: FxHashMap<i64, usize> = FxHashMap::default();
-            for (labels, points) in batch.series() {
+            for (labels, points) in batches.iter().flat_map(|b| b.series()) {
                 if points.is_empty() {
                     continue;
                 }
@@ -393,7 +394,7 @@ impl Writer {
                 }
                 w.write_series(heads, seq, id, &points, pending)?;
             }
-            for (labels, points) in batch.histograms() {
+            for (labels, points) in batches.iter().flat_map(|b| b.histograms()) {
                 let id = w.series_id(labels)?;
                 let mut insert =
                     w.conn.prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
@@ -401,12 +402,12 @@ impl Writer {
                     insert.execute(params![id, p.t, super::hcodec::encode(&p.h)])?;
                 }
             }
-            for m in batch.metadata() {
+            for m in batches.iter().flat_map(|b| b.metadata()) {
                 w.conn
                     .prepare_cached("INSERT OR REPLACE INTO metadata (metric, type, help, unit) VALUES (?1, ?2, ?3, ?4)")?
                     .execute(params![m.metric, m.kind, m.help, m.unit])?;
             }
-            for (key, value) in batch.kv() {
+            for (key, value) in batches.iter().flat_map(|b| b.kv()) {
                 match value {
                     Some(v) => w.conn.prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")?.execute(params![key, v])?,
                     None => w.conn.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute([key])?,
