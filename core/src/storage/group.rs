@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex};
 
 use crate::db::Batch;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A batch waiting for the next group, and its outcome once committed.
 struct Slot {
@@ -92,6 +92,7 @@ impl GroupCommit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
