@@ -47,6 +47,7 @@ suite promqltest cargo test -q --release --features promlite/http --test promqlt
 suite bench-smoke cargo test --release -p promlite-tests --benches
 suite core-without-http core_builds_without_http
 suite rust-docs env RUSTDOCFLAGS="-D warnings" cargo doc -q -p promlite --no-deps --features http
+suite clippy cargo clippy -q --workspace --all-targets --features promlite/http -- -D warnings
 suite http-e2e bash tests/e2e/run.sh
 suite scaleout-e2e bash tests/scaleout/run.sh
 suite c bash tests/c/run.sh

@@ -19,6 +19,7 @@
 //! The scripts are looked up in `$PROMQL_TESTDATA`, then `testdata/promql`
 //! and `../shared/promql-testdata` relative to the workspace.
 
+mod common;
 #[path = "promqltest/check.rs"]
 mod check;
 #[path = "promqltest/nhcb.rs"]
@@ -42,15 +43,6 @@ use promlite::{QueryOptions, QueryResult};
 use check::{check_outcome, compare_value, outcome_text};
 use script::{parse_script, Command, Eval, EvalKind, Expected};
 use store::Store;
-
-fn testdata_dir() -> Option<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PROMQL_TESTDATA").map(PathBuf::from).into_iter().collect();
-    candidates.push(root.join("testdata/promql"));
-    candidates.push(root.join("../shared/promql-testdata"));
-    candidates.push(root.join("../../shared/promql-testdata"));
-    candidates.into_iter().find(|p| p.join("literals.test").is_file())
-}
 
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -270,13 +262,7 @@ fn run_file(path: &Path, scratch: &Path, failures: &mut String, opts: &QueryOpti
 
 #[test]
 fn promqltest() {
-    let dir = testdata_dir().expect("promqltest files not found; set PROMQL_TESTDATA");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
+    let files = common::test_files();
     let scratch = tempfile::tempdir().expect("temporary directory");
     let opts = query_options();
     let mut failures = String::new();

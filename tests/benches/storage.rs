@@ -31,12 +31,7 @@ fn main() {
         println!("RESULT {result} peak_rss_mib={:.1}", peak_rss_mib());
         return;
     }
-    if !args.iter().any(|a| a == "--bench") {
-        // Run as a test (`cargo test --benches`): a tiny workload, to prove the
-        // benchmark still works; the numbers mean nothing at this size.
-        std::env::set_var("PROMLITE_BENCH_SERIES", "100");
-        std::env::set_var("PROMLITE_BENCH_HOURS", "0.5");
-    }
+    promlite_tests::bench::shrink_workload_unless_benching(&args);
     orchestrate();
 }
 

@@ -42,3 +42,13 @@ pub fn peak_rss_mib() -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
 }
+
+/// Run without `--bench` (as `cargo test --benches` does), a benchmark only
+/// proves it still works: this shrinks the workload to a tiny one, whose
+/// numbers mean nothing.
+pub fn shrink_workload_unless_benching(args: &[String]) {
+    if !args.iter().any(|a| a == "--bench") {
+        std::env::set_var("PROMLITE_BENCH_SERIES", "100");
+        std::env::set_var("PROMLITE_BENCH_HOURS", "0.5");
+    }
+}

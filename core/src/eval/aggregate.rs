@@ -103,17 +103,7 @@ fn check_quantile_params(ev: &mut Evaluator, params: &[f64]) {
 }
 
 /// Neumaier-compensated addition: returns the new sum and compensation.
-pub(crate) fn kahan_add(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+pub(crate) use crate::histogram::kahan_inc as kahan_add;
 
 /// Running state of one group at one step.
 #[derive(Clone, Default)]

@@ -36,6 +36,7 @@ mod properties;
 pub use json::ApiBucket;
 pub use kahan::kahan_inc;
 pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
+pub(crate) use ops::almost_equal;
 pub use stats::QuantileNaNNote;
 pub use buckets::{
     bucket_bound, exponential_bound, index_in_schema, is_exponential_schema, Bucket, LayoutBuilder, SpanIter,

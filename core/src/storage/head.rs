@@ -22,6 +22,10 @@ pub(crate) struct Head {
     seqs: Vec<u64>,
     /// `(removed at, written at, sample)`: samples replaced or moved to chunks.
     shadowed: Vec<(u64, u64, Point)>,
+    /// `(since commit, t)`: from that commit on, no chunk of the series holds
+    /// a sample newer than `t`. Lets readers of recent data skip the chunk
+    /// lookup. `None`: unknown, look.
+    pub chunk_bound: Option<(u64, i64)>,
 }
 
 impl Head {
@@ -66,7 +70,15 @@ impl Head {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.points.is_empty() && self.shadowed.is_empty()
+        self.points.is_empty() && self.shadowed.is_empty() && self.chunk_bound.is_none()
+    }
+
+    /// Whether chunks (as of commit `snapshot_seq`) may hold samples at or after `mint`.
+    pub(crate) fn chunks_may_reach(&self, snapshot_seq: u64, mint: i64) -> bool {
+        match self.chunk_bound {
+            Some((since, newest)) if since <= snapshot_seq => newest >= mint,
+            _ => true,
+        }
     }
 
     /// Appends to `out` the samples in `[mint, maxt]` that the head held as
@@ -271,6 +283,18 @@ mod tests {
         assert!(!h.is_empty());
         h.prune(4);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn chunk_bound_only_answers_for_snapshots_it_covers() {
+        let mut h = Head::default();
+        assert!(h.chunks_may_reach(10, 1_000), "unknown bound: must look");
+        h.chunk_bound = Some((5, 900));
+        assert!(!h.chunks_may_reach(5, 1_000));
+        assert!(!h.chunks_may_reach(9, 901));
+        assert!(h.chunks_may_reach(9, 900), "a chunk may end exactly at mint");
+        assert!(h.chunks_may_reach(4, 1_000), "older snapshots predate the bound");
+        assert!(!h.is_empty(), "a head that only knows its bound is kept");
     }
 
     #[test]

@@ -95,6 +95,11 @@ fn series_with_exact(conn: &Connection, name: &str, value: &str) -> Result<Vec<i
 /// candidates' labels instead of the postings.
 const FILTER_BY_LABELS: usize = 64;
 
+/// Below this many candidates, a remaining regex or `!=` matcher is checked
+/// against the candidates' labels rather than by scanning every value of its
+/// label in the postings.
+const FILTER_PATTERNS_BY_LABELS: usize = 4096;
+
 /// Ids of the series matching every matcher, ascending. No matchers selects
 /// every series. A matcher that matches the empty string also selects series
 /// lacking the label, as in Prometheus. `labels_of` returns a series' labels
@@ -121,7 +126,11 @@ pub(crate) fn resolve(
     let mut include: Option<Vec<i64>> = None;
     let mut used = 0;
     for m in &positive {
-        if include.as_ref().is_some_and(|ids| ids.len() <= FILTER_BY_LABELS) {
+        let few = match m.op {
+            MatchOp::Equal => FILTER_BY_LABELS,
+            _ => FILTER_PATTERNS_BY_LABELS,
+        };
+        if include.as_ref().is_some_and(|ids| ids.len() <= few) {
             break;
         }
         let ids = match m.op {
@@ -139,7 +148,7 @@ pub(crate) fn resolve(
     }
     let rest: Vec<&Matcher> = positive[used..].iter().chain(&negative).copied().collect();
     if let Some(mut ids) = include {
-        if !rest.is_empty() && (ids.len() <= FILTER_BY_LABELS || used < positive.len()) {
+        if !rest.is_empty() && (ids.len() <= FILTER_PATTERNS_BY_LABELS || used < positive.len()) {
             let mut kept = Vec::with_capacity(ids.len());
             for id in ids {
                 let labels = labels_of(id)?;
@@ -264,7 +273,8 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let names = ["a", "b", "c"];
         let values = ["x", "y", "z", "xy", ""];
-        let series: Vec<Labels> = (0..400)
+        // Enough series that every path (postings scans and label checks) is taken.
+        let series: Vec<Labels> = (0..6000)
             .map(|i| {
                 let mut pairs = vec![("__name__".to_string(), format!("m{}", i % 3)), ("i".to_string(), i.to_string())];
                 for n in names {
@@ -276,7 +286,7 @@ mod tests {
         let conn = db_with(&series);
         let ops = [MatchOp::Equal, MatchOp::NotEqual, MatchOp::RegexMatch, MatchOp::RegexNoMatch];
         let patterns = ["x", "y", "", "x.*", ".+", "xy|z", ".*"];
-        for _ in 0..300 {
+        for _ in 0..150 {
             let n = rng.gen_range(1..4);
             let matchers: Vec<Matcher> = (0..n)
                 .map(|_| {

@@ -10,6 +10,7 @@
 
 mod bits;
 mod codec;
+mod group;
 mod hcodec;
 mod head;
 mod idmap;
@@ -63,6 +64,7 @@ pub(crate) struct Storage {
     /// through the writer's connection).
     read_pool: Mutex<Vec<Connection>>,
     labels_cache: RwLock<rustc_hash::FxHashMap<i64, crate::model::Labels>>,
+    group: group::GroupCommit,
     /// Holds this process's claim on the file as its writer.
     _claim: Option<WriterClaim>,
     closed: bool,
@@ -140,6 +142,7 @@ impl Storage {
             writer: writer.map(Mutex::new),
             read_pool: Mutex::new(Vec::new()),
             labels_cache: RwLock::new(Default::default()),
+            group: Default::default(),
             _claim: claim,
             closed: false,
         }
@@ -179,9 +182,13 @@ impl Storage {
         result
     }
 
-    /// Writes a batch in one commit.
+    /// Writes a batch in one commit. Batches written concurrently by other
+    /// threads while a commit is under way are committed together next
+    /// (group commit: one fsync for several batches); each caller still gets
+    /// its own batch's outcome.
     pub(crate) fn write(&self, batch: &crate::db::Batch) -> Result<()> {
-        self.writer()?.write(&self.shared, batch)
+        let writer = self.writer.as_ref().ok_or_else(|| Error::invalid("the database was opened read-only"))?;
+        self.group.write(batch, |batches| writer.lock().write(&self.shared, batches))
     }
 
     /// Registers a change-feed consumer (see [`crate::Db::outbox_subscribe`]).

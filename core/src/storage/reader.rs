@@ -112,6 +112,15 @@ impl Storage {
         Ok(())
     }
 
+    /// Whether series `id`'s chunks may hold samples at or after `mint` in this
+    /// snapshot (false lets recent-data reads skip the chunk lookup).
+    fn chunks_may_reach(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64) -> bool {
+        if ctx.replayed.is_some() {
+            return true;
+        }
+        self.shared.heads.read().get(&id).is_none_or(|h| h.chunks_may_reach(ctx.snapshot_seq, mint))
+    }
+
     fn has_head_points(&self, ctx: &ReadCtx<'_>, id: i64, mint: i64, maxt: i64) -> Result<bool> {
         let mut tmp = Vec::new();
         self.head_points(ctx, id, mint, maxt, &mut tmp)?;
@@ -159,12 +168,14 @@ impl Storage {
             )?;
             for (labels, id) in targets {
                 let mut points = Vec::new();
-                let mut rows = stmt.query(params![id, mint, maxt])?;
-                while let Some(row) = rows.next()? {
-                    let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                    codec::decode_into(data, &mut points)?;
+                if s.chunks_may_reach(ctx, id, mint) {
+                    let mut rows = stmt.query(params![id, mint, maxt])?;
+                    while let Some(row) = rows.next()? {
+                        let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
+                        codec::decode_into(data, &mut points)?;
+                    }
+                    trim_to_range(&mut points, mint, maxt);
                 }
-                trim_to_range(&mut points, mint, maxt);
                 s.head_points(ctx, id, mint, maxt, &mut points)?;
                 let histograms = histograms_in_range(ctx.conn, id, mint, maxt)?;
                 if points.is_empty() && histograms.is_empty() {

@@ -92,6 +92,9 @@ pub(crate) struct Writer {
     shadowed: VecDeque<(u64, Vec<i64>)>,
     /// Change-feed consumers and the first commit each has not acknowledged.
     outbox_cursors: std::collections::BTreeMap<String, u64>,
+    /// Series whose newest chunk changed in the open transaction (their heads'
+    /// `chunk_bound` is updated after commit).
+    chunk_bounds_changed: Vec<i64>,
 }
 
 /// A view of the heads for planning: the writer is their only mutator, so
@@ -110,6 +113,7 @@ impl Writer {
             log_floor: 0,
             shadowed: VecDeque::new(),
             outbox_cursors: Default::default(),
+            chunk_bounds_changed: Vec::new(),
         };
         w.reload(heads)?;
         Ok(w)
@@ -196,6 +200,10 @@ impl Writer {
         let committed = self.next_seq - 1;
         for (id, points) in replayed {
             heads.get_or_default(id).append(committed, &points);
+        }
+        self.chunk_bounds_changed.clear();
+        for (id, s) in self.series.iter() {
+            heads.get_or_default(id).chunk_bound = Some((committed, s.chunks_max_t));
         }
         for (id, h) in heads.iter() {
             let s = self.series.get_mut(&id).expect("heads only hold known series");
@@ -300,6 +308,13 @@ impl Writer {
     fn apply(&mut self, shared: &Shared, seq: u64, pending: Pending) {
         let mut shadowed_ids = Vec::new();
         let mut heads = shared.heads.write();
+        for id in self.chunk_bounds_changed.drain(..) {
+            let bound = self.series.get(&id).map(|s| (seq, s.chunks_max_t));
+            heads.get_or_default(id).chunk_bound = bound;
+            if heads.get(&id).is_some_and(|h| h.is_empty()) {
+                heads.remove(&id);
+            }
+        }
         for (id, op) in pending.ops {
             let h = heads.get_or_default(id);
             match op {
@@ -347,13 +362,14 @@ impl Writer {
     }
 
     /// Writes a batch of samples, metadata and key/value entries in one commit.
-    pub(crate) fn write(&mut self, shared: &Shared, batch: &crate::db::Batch) -> Result<()> {
+    /// Writes batches in one commit, as if committed one after the other.
+    pub(crate) fn write(&mut self, shared: &Shared, batches: &[&crate::db::Batch]) -> Result<()> {
         self.transaction(shared, |w, heads, seq, pending| {
             // One entry per series: samples borrowed from the batch unless the
             // series repeats or its samples need sorting.
-            let mut entries: Vec<(i64, Cow<'_, [Point]>)> = Vec::with_capacity(batch.series().len());
+            let mut entries: Vec<(i64, Cow<'_, [Point]>)> = Vec::with_capacity(batches[0].series().len());
             let mut position: FxHashMap<i64, usize> = FxHashMap::default();
-            for (labels, points) in batch.series() {
+            for (labels, points) in batches.iter().flat_map(|b| b.series()) {
                 if points.is_empty() {
                     continue;
                 }
@@ -378,7 +394,7 @@ impl Writer {
                 }
                 w.write_series(heads, seq, id, &points, pending)?;
             }
-            for (labels, points) in batch.histograms() {
+            for (labels, points) in batches.iter().flat_map(|b| b.histograms()) {
                 let id = w.series_id(labels)?;
                 let mut insert =
                     w.conn.prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
@@ -390,12 +406,12 @@ impl Writer {
                     }
                 }
             }
-            for m in batch.metadata() {
+            for m in batches.iter().flat_map(|b| b.metadata()) {
                 w.conn
                     .prepare_cached("INSERT OR REPLACE INTO metadata (metric, type, help, unit) VALUES (?1, ?2, ?3, ?4)")?
                     .execute(params![m.metric, m.kind, m.help, m.unit])?;
             }
-            for (key, value) in batch.kv() {
+            for (key, value) in batches.iter().flat_map(|b| b.kv()) {
                 match value {
                     Some(v) => w.conn.prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")?.execute(params![key, v])?,
                     None => w.conn.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute([key])?,
@@ -497,6 +513,7 @@ impl Writer {
         if whole > 0 {
             s.chunks_max_t = all[whole - 1].t;
             s.last_chunk_len = last_len;
+            self.chunk_bounds_changed.push(id);
         }
         s.log_from_seq = seq;
         s.head_len = tail.len();
@@ -577,6 +594,7 @@ impl Writer {
         let s = self.series.get_mut(&id).expect("known series");
         s.chunks_max_t = max_t;
         s.last_chunk_len = len;
+        self.chunk_bounds_changed.push(id);
         Ok(())
     }
 
@@ -712,6 +730,7 @@ impl Writer {
     /// Forgets a series whose last sample was deleted (inside the open transaction).
     pub(crate) fn remove_series(&mut self, id: i64) -> Result<()> {
         let Some(s) = self.series.remove(&id) else { return Ok(()) };
+        self.chunk_bounds_changed.push(id);
         self.conn.prepare_cached("DELETE FROM series WHERE id = ?1")?.execute([id])?;
         index::delete_postings(&self.conn, id, &s.labels)?;
         self.by_labels.remove(&s.labels);

@@ -14,6 +14,18 @@ pub fn testdata_dir() -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.join("literals.test").is_file())
 }
 
+/// Every `.test` file of the test data, sorted by name.
+pub fn test_files() -> Vec<PathBuf> {
+    let dir = testdata_dir().expect("promqltest files not found; set PROMQL_TESTDATA");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// One eval case: file, line, query, and whether it expects a failure.
 pub struct Case {
     pub file: String,
@@ -25,15 +37,8 @@ pub struct Case {
 }
 
 pub fn eval_cases() -> Vec<Case> {
-    let dir = testdata_dir().expect("promqltest files not found; set PROMQL_TESTDATA");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "test"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for path in files {
+    for path in test_files() {
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         for (i, line) in lines.iter().enumerate() {

@@ -12,7 +12,7 @@ use super::super::hist;
 use super::super::series::{StepCursor, StepRange, StepSeries, StepValue, Val};
 use super::{arg, string_arg};
 use crate::error::Result;
-use crate::histogram::FloatHistogram;
+use crate::histogram::{almost_equal, FloatHistogram};
 use crate::model::{Labels, Point, METRIC_NAME};
 use crate::promql::Call;
 
@@ -370,23 +370,6 @@ fn format_open_metrics_float(v: f64) -> String {
     } else {
         s
     }
-}
-
-/// Go's `almost.Equal`: relative comparison that treats NaNs as equal.
-pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a.is_nan() && b.is_nan() {
-        return true;
-    }
-    if a == b {
-        return true;
-    }
-    let abs_sum = a.abs() + b.abs();
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || abs_sum < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / abs_sum.min(f64::MAX) < epsilon
 }
 
 fn sort_and_coalesce(buckets: &mut Vec<Bucket>) {
