@@ -206,7 +206,10 @@ mod tests {
         assert!(decode(&bytes[..bytes.len() - 1], |_| {}).is_err());
     }
 
-    fn decode_all(bytes: &[u8]) -> Result<(Vec<LogEntry>, Vec<(i64, i64, FloatHistogram)>)> {
+    /// `(series_id, t, histogram)` of a decoded change-feed record.
+    type HistogramEntry = (i64, i64, FloatHistogram);
+
+    fn decode_all(bytes: &[u8]) -> Result<(Vec<LogEntry>, Vec<HistogramEntry>)> {
         let (mut floats, mut histograms) = (Vec::new(), Vec::new());
         decode_outbox(bytes, |e| floats.push(e), |id, t, h| histograms.push((id, t, h)))?;
         Ok((floats, histograms))
