@@ -64,6 +64,43 @@ static inline void check_text(const char *file, int line, const char *got, size_
         fflush(stdout);                                            \
     } while (0)
 
+/* The directory for database files: each test binary's one argument. */
+static const char *check_dir;
+
+/* Takes main's arguments: exactly one, an empty directory. 0 if they are wrong. */
+static inline int check_args(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s EMPTY_DIR\n", argv[0]);
+        return 0;
+    }
+    check_dir = argv[1];
+    return 1;
+}
+
+/* A path for a database file named `name` inside the test directory. */
+static inline const char *path_in_dir(const char *name) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", check_dir, name);
+    return buf;
+}
+
+/* Opens database file `name` with `flags` (see promlite_open_v2); NULL, and a
+ * failed check, if it can't. */
+static inline promlite_db *open_in_dir(const char *name, int flags) {
+    promlite_db *db = NULL;
+    if (!CHECK_RC(db, promlite_open_v2(path_in_dir(name), flags, &db), PROMLITE_OK)) {
+        promlite_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Opens a fresh database file `name` (removing an old one). */
+static inline promlite_db *open_fresh(const char *name) {
+    remove(path_in_dir(name));
+    return open_in_dir(name, 0);
+}
+
 static inline int check_summary(void) {
     printf("%d passed, %d failed\n", check_passed, check_failed);
     return check_failed == 0 ? 0 : 1;

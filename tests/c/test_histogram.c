@@ -12,20 +12,6 @@
 
 #include "check.h"
 
-static const char *dir;
-
-static promlite_db *open_fresh(const char *name) {
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    remove(path);
-    promlite_db *db = NULL;
-    if (!CHECK_RC(db, promlite_open(path, &db), PROMLITE_OK)) {
-        promlite_close(db);
-        return NULL;
-    }
-    return db;
-}
-
 /* {{schema:0 count:<count> sum:<sum> z_bucket:1 z_bucket_w:0.5 buckets:[b0 b1]}} */
 static promlite_histogram exponential(double count, double sum, const double buckets[2]) {
     static const promlite_bucket_span span = {0, 2};
@@ -204,11 +190,9 @@ static void malformed_histograms_are_refused(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s EMPTY_DIR\n", argv[0]);
+    if (!check_args(argc, argv)) {
         return 2;
     }
-    dir = argv[1];
     RUN(write_and_query_histograms);
     RUN(custom_buckets);
     RUN(malformed_histograms_are_refused);

@@ -14,27 +14,6 @@
 
 #include "check.h"
 
-static const char *dir;
-
-/* A path for a database file named `name` inside the test directory. */
-static const char *path_in_dir(const char *name) {
-    static char buf[4096];
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
-    return buf;
-}
-
-/* Opens a fresh database file `name`; NULL (and a failed check) if it can't. */
-static promlite_db *open_fresh(const char *name) {
-    promlite_db *db = NULL;
-    const char *path = path_in_dir(name);
-    remove(path);
-    if (!CHECK_RC(db, promlite_open(path, &db), PROMLITE_OK)) {
-        promlite_close(db);
-        return NULL;
-    }
-    return db;
-}
-
 /* Whether `text` contains `part`. */
 static int contains(const char *text, const char *part) {
     return text != NULL && strstr(text, part) != NULL;
@@ -627,11 +606,9 @@ static void threads_share_a_handle_with_their_own_errors(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s EMPTY_DIR\n", argv[0]);
+    if (!check_args(argc, argv)) {
         return 2;
     }
-    dir = argv[1];
     RUN(version_matches_header);
     RUN(errstr_describes_every_code);
     RUN(null_arguments_are_misuse);

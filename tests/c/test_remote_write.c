@@ -23,8 +23,6 @@
 
 #include "check.h"
 
-static const char *dir;
-
 /* ---- the scripted receiver ---- */
 
 #define MAX_SCRIPT 16
@@ -205,17 +203,6 @@ static promlite_remote_write_config *fast_config(const char *name, const char *u
     return c;
 }
 
-static promlite_db *open_file(const char *name, int flags) {
-    static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    promlite_db *db = NULL;
-    if (!CHECK_RC(db, promlite_open_v2(path, flags, &db), PROMLITE_OK)) {
-        promlite_close(db);
-        return NULL;
-    }
-    return db;
-}
-
 /* ---- tests ---- */
 
 static void config_setters_check_their_arguments(void) {
@@ -255,7 +242,7 @@ static void a_sender_delivers_retries_and_reports(void) {
     receiver rx;
     receiver_start(&rx, script, 2);
     rx.want_header = "X-Scope-OrgID: team-c";
-    promlite_db *db = open_file("send.db", 0);
+    promlite_db *db = open_in_dir("send.db", 0);
     if (db == NULL) {
         return;
     }
@@ -293,7 +280,7 @@ static void a_sender_delivers_retries_and_reports(void) {
     CHECK_RC(NULL, promlite_close(db), PROMLITE_OK);
 
     /* Reopened without adding it: registered, not running, nothing pending. */
-    db = open_file("send.db", 0);
+    db = open_in_dir("send.db", 0);
     CHECK_RC(db, promlite_remote_write_get_stats(db, "main", &s), PROMLITE_OK);
     CHECK(s.running == 0 && s.pending_samples == 0 && s.samples_sent == 0);
     CHECK(s.newest_sent_timestamp_ms == INT64_MIN);
@@ -329,7 +316,7 @@ static void backfill_sends_a_range_from_a_read_only_handle(void) {
     receiver rx;
     receiver_start(&rx, NULL, 0);
     rx.want_header = "Authorization: Bearer c-token";
-    promlite_db *db = open_file("backfill.db", 0);
+    promlite_db *db = open_in_dir("backfill.db", 0);
     if (db == NULL) {
         return;
     }
@@ -338,7 +325,7 @@ static void backfill_sends_a_range_from_a_read_only_handle(void) {
         CHECK_RC(db, promlite_append(db, "history{job=\"b\"}", t * 1000, t), PROMLITE_OK);
     }
     CHECK_RC(NULL, promlite_close(db), PROMLITE_OK);
-    db = open_file("backfill.db", PROMLITE_OPEN_READONLY);
+    db = open_in_dir("backfill.db", PROMLITE_OPEN_READONLY);
     promlite_remote_write_config *c = fast_config("history", receiver_url(&rx));
     CHECK_RC(NULL, promlite_remote_write_config_bearer_token(c, "c-token"), PROMLITE_OK);
     CHECK_RC(NULL, promlite_remote_write_config_keep(c, "{job=\"a\"}"), PROMLITE_OK);
@@ -356,11 +343,9 @@ static void backfill_sends_a_range_from_a_read_only_handle(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s EMPTY_DIR\n", argv[0]);
+    if (!check_args(argc, argv)) {
         return 2;
     }
-    dir = argv[1];
     RUN(config_setters_check_their_arguments);
     RUN(bad_settings_fail_on_add_with_a_message);
     RUN(a_sender_delivers_retries_and_reports);
