@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every promlite test suite: Rust (unit, integration, PromQL conformance),
+# Runs every promlite test suite: Rust (unit, integration, PromQL conformance,
+# formatting, clippy),
 # HTTP end-to-end with real clients, C, Python and Node. Installs what the
 # suites need (apt, pip, npm packages) itself, so it works on a fresh machine.
 # Exits non-zero if any suite fails; runs all suites either way.
@@ -37,6 +38,12 @@ core_builds_without_http() {
     fi
 }
 
+rust_formatted() {
+    # rustfmt.toml is the style; install rustfmt if this toolchain lacks it.
+    cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt || return 1
+    cargo fmt --all -- --check
+}
+
 # One release build with feature http serves the Rust suites (incl. the PromQL
 # conformance runner `promqltest`) and the e2e tests.
 suite rust cargo test --release --features promlite/http
@@ -47,6 +54,7 @@ suite promqltest cargo test -q --release --features promlite/http --test promqlt
 suite bench-smoke cargo test --release -p promlite-tests --benches
 suite core-without-http core_builds_without_http
 suite rust-docs env RUSTDOCFLAGS="-D warnings" cargo doc -q -p promlite --no-deps --features http
+suite fmt rust_formatted
 suite clippy cargo clippy -q --workspace --all-targets --features promlite/http -- -D warnings
 suite http-e2e bash tests/e2e/run.sh
 suite scaleout-e2e bash tests/scaleout/run.sh

@@ -202,7 +202,8 @@ impl Database {
         guard(|| {
             let config = options.unwrap_or_default().into_core("backfill", &url)?;
             let (start, end) = (seconds_to_ms("start", start)?, seconds_to_ms("end", end)?);
-            let work = move |db: &Db| db.remote_write_backfill(&config, start, end).map(BackfillReport::from).map_err(to_js);
+            let work =
+                move |db: &Db| db.remote_write_backfill(&config, start, end).map(BackfillReport::from).map_err(to_js);
             Ok(AsyncTask::new(Job::new(self.handle()?, work)))
         })
     }

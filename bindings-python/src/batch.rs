@@ -20,10 +20,7 @@ pub struct Batch {
 impl Batch {
     /// A batch that `__exit__` writes to `db`.
     pub(crate) fn bound_to(db: Py<Db>) -> Self {
-        Batch {
-            inner: promlite::Batch::new(),
-            db: Some(db),
-        }
+        Batch { inner: promlite::Batch::new(), db: Some(db) }
     }
 
     /// The core batch.
@@ -37,22 +34,13 @@ impl Batch {
     /// An empty batch, to fill and pass to `db.write()`.
     #[new]
     fn new() -> Self {
-        Batch {
-            inner: promlite::Batch::new(),
-            db: None,
-        }
+        Batch { inner: promlite::Batch::new(), db: None }
     }
 
     /// Adds one sample; arguments as in `Db.append`.
-    fn append(
-        &mut self,
-        series: &Bound<'_, PyAny>,
-        timestamp: &Bound<'_, PyAny>,
-        value: f64,
-    ) -> PyResult<()> {
+    fn append(&mut self, series: &Bound<'_, PyAny>, timestamp: &Bound<'_, PyAny>, value: f64) -> PyResult<()> {
         let labels = labels::series(series)?;
-        self.inner
-            .add(&labels, time::timestamp_ms(timestamp)?, value);
+        self.inner.add(&labels, time::timestamp_ms(timestamp)?, value);
         Ok(())
     }
 

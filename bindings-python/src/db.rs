@@ -28,11 +28,7 @@ pub struct Db {
 
 impl Db {
     /// Runs `f` on the open database with the GIL released.
-    fn run<T: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&promlite::Db) -> promlite::Result<T> + Send,
-    ) -> PyResult<T> {
+    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&promlite::Db) -> promlite::Result<T> + Send) -> PyResult<T> {
         py.detach(|| {
             let guard = self.inner.read();
             f(guard.as_ref().ok_or(promlite::Error::Closed)?)
@@ -75,13 +71,8 @@ pub fn open(
     }
     .to_core()?;
     let display = path.display().to_string();
-    let db = py
-        .detach(|| promlite::Db::open_with(&path, options))
-        .map_err(to_py_err)?;
-    Ok(Db {
-        inner: RwLock::new(Some(db)),
-        path: display,
-    })
+    let db = py.detach(|| promlite::Db::open_with(&path, options)).map_err(to_py_err)?;
+    Ok(Db { inner: RwLock::new(Some(db)), path: display })
 }
 
 #[pymethods]
@@ -141,11 +132,7 @@ impl Db {
         histogram: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let mut batch = promlite::Batch::new();
-        batch.add_histogram(
-            &labels::series(series)?,
-            time::timestamp_ms(timestamp)?,
-            histogram::from_py(histogram)?,
-        );
+        batch.add_histogram(&labels::series(series)?, time::timestamp_ms(timestamp)?, histogram::from_py(histogram)?);
         self.write_batch(py, &batch).map(|_| ())
     }
 
@@ -204,9 +191,7 @@ impl Db {
         end: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let scope = Scope::new(Some(r#match), start, end)?.require_selector("series")?;
-        let found: Vec<Labels> = self.run(py, |db| {
-            scope.union(|m, mint, maxt| db.series(m, mint, maxt))
-        })?;
+        let found: Vec<Labels> = self.run(py, |db| scope.union(|m, mint, maxt| db.series(m, mint, maxt)))?;
         let list = PyList::empty(py);
         for l in &found {
             list.append(labels::to_dict(py, l)?)?;
@@ -225,9 +210,7 @@ impl Db {
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<String>> {
         let scope = Scope::new(r#match, start, end)?;
-        self.run(py, |db| {
-            scope.union(|m, mint, maxt| db.label_names(m, mint, maxt))
-        })
+        self.run(py, |db| scope.union(|m, mint, maxt| db.label_names(m, mint, maxt)))
     }
 
     /// Sorted values of label `name` over series matching `match` (default: all
@@ -242,9 +225,7 @@ impl Db {
         end: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Vec<String>> {
         let scope = Scope::new(r#match, start, end)?;
-        self.run(py, |db| {
-            scope.union(|m, mint, maxt| db.label_values(name, m, mint, maxt))
-        })
+        self.run(py, |db| scope.union(|m, mint, maxt| db.label_values(name, m, mint, maxt)))
     }
 
     /// Deletes the samples of series matching `match` (a selector or a list)
@@ -260,9 +241,7 @@ impl Db {
     ) -> PyResult<u64> {
         let scope = Scope::new(Some(r#match), start, end)?.require_selector("delete_series")?;
         self.run(py, |db| {
-            scope.selectors.iter().try_fold(0, |n, m| {
-                Ok(n + db.delete_series(m, scope.mint, scope.maxt)?)
-            })
+            scope.selectors.iter().try_fold(0, |n, m| Ok(n + db.delete_series(m, scope.mint, scope.maxt)?))
         })
     }
 
@@ -270,12 +249,7 @@ impl Db {
     /// with metadata. Samples without a timestamp get `timestamp` (default
     /// now). Returns the number of samples written.
     #[pyo3(signature = (text, timestamp = None))]
-    fn ingest_exposition(
-        &self,
-        py: Python<'_>,
-        text: &str,
-        timestamp: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<usize> {
+    fn ingest_exposition(&self, py: Python<'_>, text: &str, timestamp: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
         let t = time::timestamp_ms_or_now(timestamp)?;
         self.run(py, |db| db.ingest_exposition(text, t))
     }
@@ -301,9 +275,7 @@ impl Db {
             Some(r) => r.clone(),
             None => client.getattr("REGISTRY")?,
         };
-        let exposition: Vec<u8> = client
-            .call_method1("generate_latest", (registry,))?
-            .extract()?;
+        let exposition: Vec<u8> = client.call_method1("generate_latest", (registry,))?.extract()?;
         let text = String::from_utf8(exposition)
             .map_err(|e| PyValueError::new_err(format!("registry output is not UTF-8: {e}")))?;
         self.ingest_exposition(py, &text, timestamp)
@@ -365,8 +337,17 @@ impl Db {
         max_backoff: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let options = SenderOptions {
-            bearer_token, basic_auth, headers, external_labels, keep, drop, batch_size,
-            flush_interval, timeout, min_backoff, max_backoff,
+            bearer_token,
+            basic_auth,
+            headers,
+            external_labels,
+            keep,
+            drop,
+            batch_size,
+            flush_interval,
+            timeout,
+            min_backoff,
+            max_backoff,
         };
         let config = options.to_core(name, url)?;
         self.run(py, |db| db.remote_write_add(config))
@@ -421,8 +402,17 @@ impl Db {
         max_backoff: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let options = SenderOptions {
-            bearer_token, basic_auth, headers, external_labels, keep, drop, batch_size,
-            flush_interval: None, timeout, min_backoff, max_backoff,
+            bearer_token,
+            basic_auth,
+            headers,
+            external_labels,
+            keep,
+            drop,
+            batch_size,
+            flush_interval: None,
+            timeout,
+            min_backoff,
+            max_backoff,
         };
         let config = options.to_core(name, url)?;
         let (start, end) = (time::timestamp_ms(start)?, time::timestamp_ms(end)?);
@@ -451,11 +441,7 @@ impl Db {
     }
 
     #[pyo3(signature = (*_exc_info))]
-    fn __exit__(
-        &self,
-        py: Python<'_>,
-        _exc_info: &Bound<'_, pyo3::types::PyTuple>,
-    ) -> PyResult<bool> {
+    fn __exit__(&self, py: Python<'_>, _exc_info: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
         self.close(py)?;
         Ok(false)
     }
@@ -467,10 +453,7 @@ impl Db {
 }
 
 /// Pairs timestamps with values, checking that both have the same length.
-pub(crate) fn points(
-    timestamps: &Bound<'_, PyAny>,
-    values: &Bound<'_, PyAny>,
-) -> PyResult<Vec<Point>> {
+pub(crate) fn points(timestamps: &Bound<'_, PyAny>, values: &Bound<'_, PyAny>) -> PyResult<Vec<Point>> {
     let ts = time::timestamps_ms(timestamps)?;
     let vs = time::values(values)?;
     if ts.len() != vs.len() {
@@ -480,11 +463,7 @@ pub(crate) fn points(
             vs.len()
         )));
     }
-    Ok(ts
-        .into_iter()
-        .zip(vs)
-        .map(|(t, v)| Point::new(t, v))
-        .collect())
+    Ok(ts.into_iter().zip(vs).map(|(t, v)| Point::new(t, v)).collect())
 }
 
 /// The `match`, `start` and `end` arguments of the series and label calls:
@@ -512,9 +491,7 @@ impl Scope {
     /// Rejects an empty selector list, for calls that must not apply to every series.
     fn require_selector(self, call: &str) -> PyResult<Scope> {
         if self.selectors.is_empty() {
-            return Err(PyValueError::new_err(format!(
-                "{call}() needs at least one selector"
-            )));
+            return Err(PyValueError::new_err(format!("{call}() needs at least one selector")));
         }
         Ok(self)
     }

@@ -73,11 +73,7 @@ fn annotate(py: Python<'_>, py_err: &PyErr, err: &promlite::Error) -> PyResult<(
     if let promlite::Error::Parse(pe) = err {
         let (line, column) = pe.line_col();
         let start = pe.span.start.min(pe.query.len());
-        let position = pe
-            .query
-            .char_indices()
-            .take_while(|(i, _)| *i < start)
-            .count();
+        let position = pe.query.char_indices().take_while(|(i, _)| *i < start).count();
         value.setattr("query", pe.query.as_str())?;
         value.setattr("position", position)?;
         value.setattr("line", line)?;

@@ -40,23 +40,15 @@ pub fn selectors(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Vec<Matcher>>> 
     let mut out = Vec::new();
     for item in obj.try_iter().map_err(|_| selector_type_error(obj))? {
         let item = item?;
-        let text = item
-            .cast::<PyString>()
-            .map_err(|_| selector_type_error(&item))?;
+        let text = item.cast::<PyString>().map_err(|_| selector_type_error(&item))?;
         out.push(selector(text.to_str()?)?);
     }
     Ok(out)
 }
 
 fn selector_type_error(obj: &Bound<'_, PyAny>) -> PyErr {
-    let type_name = obj
-        .get_type()
-        .name()
-        .map(|n| n.to_string())
-        .unwrap_or_default();
-    PyTypeError::new_err(format!(
-        "a selector must be a string or a list of strings, not {type_name}"
-    ))
+    let type_name = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    PyTypeError::new_err(format!("a selector must be a string or a list of strings, not {type_name}"))
 }
 
 /// Parses one series selector such as `up{job=~"api|web"}` into its matchers.

@@ -36,10 +36,7 @@ impl OpenOptions<'_, '_> {
             o.query.timeout = Some(positive(duration(t, "query_timeout")?, "query_timeout")?);
         }
         if let Some(s) = given(self.default_subquery_step) {
-            o.query.default_subquery_step = positive(
-                duration(s, "default_subquery_step")?,
-                "default_subquery_step",
-            )?;
+            o.query.default_subquery_step = positive(duration(s, "default_subquery_step")?, "default_subquery_step")?;
         }
         Ok(o)
     }

@@ -10,9 +10,7 @@ use pyo3::types::{PyBool, PyInt};
 
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
@@ -21,9 +19,7 @@ pub fn now_ms() -> i64 {
 /// to milliseconds. Naive datetimes are local time, as `datetime.timestamp()` has it.
 pub fn timestamp_ms(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     if obj.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(
-            "a timestamp must be a number or a datetime, not bool",
-        ));
+        return Err(PyTypeError::new_err("a timestamp must be a number or a datetime, not bool"));
     }
     if obj.is_instance_of::<PyInt>() {
         let out_of_range = || PyValueError::new_err(format!("timestamp {obj} is out of range"));
@@ -65,9 +61,7 @@ fn seconds_to_ms(secs: f64) -> PyResult<i64> {
     if ms.is_finite() && ms >= i64::MIN as f64 && ms < i64::MAX as f64 {
         Ok(ms as i64)
     } else {
-        Err(PyValueError::new_err(format!(
-            "timestamp {secs} is not a finite time in range"
-        )))
+        Err(PyValueError::new_err(format!("timestamp {secs} is not a finite time in range")))
     }
 }
 
@@ -81,8 +75,7 @@ pub fn timestamps_ms(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
     };
     match kind {
         'M' => {
-            let ms =
-                typed_column::<i64>(&array.call_method1("astype", ("datetime64[ms]",))?, "int64")?;
+            let ms = typed_column::<i64>(&array.call_method1("astype", ("datetime64[ms]",))?, "int64")?;
             // NumPy's NaT is i64::MIN.
             if ms.contains(&i64::MIN) {
                 return Err(PyValueError::new_err("timestamps contain NaT"));
@@ -91,15 +84,9 @@ pub fn timestamps_ms(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
         }
         'i' | 'u' => typed_column::<i64>(&array, "int64")?
             .into_iter()
-            .map(|s| {
-                s.checked_mul(1000)
-                    .ok_or_else(|| PyValueError::new_err(format!("timestamp {s} is out of range")))
-            })
+            .map(|s| s.checked_mul(1000).ok_or_else(|| PyValueError::new_err(format!("timestamp {s} is out of range"))))
             .collect(),
-        'f' => typed_column::<f64>(&array, "float64")?
-            .into_iter()
-            .map(seconds_to_ms)
-            .collect(),
+        'f' => typed_column::<f64>(&array, "float64")?.into_iter().map(seconds_to_ms).collect(),
         // Object arrays (e.g. of timezone-aware pandas Timestamps): one element at a time.
         _ => array.try_iter()?.map(|item| timestamp_ms(&item?)).collect(),
     }
@@ -110,10 +97,7 @@ pub fn timestamps_ms(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
 pub fn values(obj: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
     match as_numpy(obj)? {
         Some((array, 'f' | 'i' | 'u' | 'b')) => typed_column::<f64>(&array, "float64"),
-        Some((array, _)) => array
-            .try_iter()?
-            .map(|item| item?.extract::<f64>())
-            .collect(),
+        Some((array, _)) => array.try_iter()?.map(|item| item?.extract::<f64>()).collect(),
         None => obj.try_iter()?.map(|item| item?.extract::<f64>()).collect(),
     }
 }
@@ -128,9 +112,7 @@ fn as_numpy<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<(Bound<'py, PyAny>,
     let array = obj.py().import("numpy")?.call_method1("asarray", (obj,))?;
     let ndim: usize = array.getattr("ndim")?.extract()?;
     if ndim != 1 {
-        return Err(PyValueError::new_err(format!(
-            "expected a one-dimensional array, got {ndim} dimensions"
-        )));
+        return Err(PyValueError::new_err(format!("expected a one-dimensional array, got {ndim} dimensions")));
     }
     let kind: String = array.getattr("dtype")?.getattr("kind")?.extract()?;
     Ok(Some((array, kind.chars().next().unwrap_or('O'))))
@@ -138,10 +120,7 @@ fn as_numpy<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<(Bound<'py, PyAny>,
 
 /// Copies a one-dimensional NumPy array out as `T` (int64 or float64), letting
 /// NumPy convert the dtype first when it differs.
-fn typed_column<T: pyo3::buffer::Element + Copy>(
-    array: &Bound<'_, PyAny>,
-    dtype: &str,
-) -> PyResult<Vec<T>> {
+fn typed_column<T: pyo3::buffer::Element + Copy>(array: &Bound<'_, PyAny>, dtype: &str) -> PyResult<Vec<T>> {
     let py = array.py();
     if let Ok(buf) = PyBuffer::<T>::get(array) {
         return buf.to_vec(py);
@@ -154,17 +133,11 @@ pub fn duration(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
     let secs: f64 = if obj.hasattr("total_seconds")? {
         obj.call_method0("total_seconds")?.extract()?
     } else {
-        obj.extract().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{what} must be seconds (int or float) or a timedelta"
-            ))
-        })?
+        obj.extract()
+            .map_err(|_| PyTypeError::new_err(format!("{what} must be seconds (int or float) or a timedelta")))?
     };
-    Duration::try_from_secs_f64(secs).map_err(|_| {
-        PyValueError::new_err(format!(
-            "{what} must be a non-negative, finite duration, got {secs}"
-        ))
-    })
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| PyValueError::new_err(format!("{what} must be a non-negative, finite duration, got {secs}")))
 }
 
 /// Converts a duration to whole milliseconds (rounded), for query steps.

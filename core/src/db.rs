@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::storage::{OpenMode, Storage};
 use crate::eval::{self, Querier, QueryOptions};
 use crate::histogram::FloatHistogram;
 use crate::model::{HPoint, Labels, Matcher, Point};
+use crate::storage::{OpenMode, Storage};
 use crate::value::{QueryResult, Series, Value};
 
 /// Options for opening a database.
@@ -291,7 +291,9 @@ impl Db {
             }
         }
         if let Some((key, _)) = batch.kv().iter().find(|(k, _)| k.starts_with("outbox/")) {
-            return Err(Error::invalid(format!("key {key:?}: the prefix \"outbox/\" is reserved for change-feed cursors")));
+            return Err(Error::invalid(format!(
+                "key {key:?}: the prefix \"outbox/\" is reserved for change-feed cursors"
+            )));
         }
         self.storage.write(batch)?;
         #[cfg(feature = "remote-write")]
@@ -382,7 +384,11 @@ impl Db {
     /// SQLite errors.
     pub fn compact(&self) -> Result<CompactStats> {
         let c = self.storage.compact()?;
-        Ok(CompactStats { series_rewritten: c.series_rewritten, chunks_before: c.chunks_before, chunks_after: c.chunks_after })
+        Ok(CompactStats {
+            series_rewritten: c.series_rewritten,
+            chunks_before: c.chunks_before,
+            chunks_after: c.chunks_after,
+        })
     }
 
     /// Decodes every stored chunk and checks that chunks are well-formed, in

@@ -28,9 +28,7 @@ impl Format {
     /// the body (an OpenMetrics body ends with `# EOF`).
     pub(crate) fn detect(content_type: Option<&str>, text: &str) -> Format {
         match content_type {
-            Some(ct) if ct.trim_start().starts_with("application/openmetrics-text") => {
-                Format::OpenMetrics
-            }
+            Some(ct) if ct.trim_start().starts_with("application/openmetrics-text") => Format::OpenMetrics,
             _ if text.trim_end().ends_with("# EOF") => Format::OpenMetrics,
             _ => Format::PrometheusText,
         }
@@ -78,25 +76,14 @@ pub(crate) fn ingest(db: &Db, text: &str, default_t: i64) -> Result<usize> {
 pub(crate) fn parse(text: &str, format: Format) -> Result<Exposition> {
     let mut parser = Parser::new(format);
     for (i, line) in text.lines().enumerate() {
-        parser
-            .line(line)
-            .map_err(|msg| Error::invalid(format!("line {}: {msg}", i + 1)))?;
+        parser.line(line).map_err(|msg| Error::invalid(format!("line {}: {msg}", i + 1)))?;
     }
     Ok(parser.finish())
 }
 
 /// Metric types the text formats allow after `# TYPE`.
-const METRIC_TYPES: &[&str] = &[
-    "counter",
-    "gauge",
-    "histogram",
-    "summary",
-    "untyped",
-    "unknown",
-    "gaugehistogram",
-    "info",
-    "stateset",
-];
+const METRIC_TYPES: &[&str] =
+    &["counter", "gauge", "histogram", "summary", "untyped", "unknown", "gaugehistogram", "info", "stateset"];
 
 /// Series-name suffixes that still belong to a family of the given type.
 fn family_suffixes(kind: &str) -> &'static [&'static str] {
@@ -241,12 +228,7 @@ impl Parser {
             return Err(format!("duplicate sample for series {labels}"));
         }
         let family = self.family_of(&name);
-        self.samples.push(ExpositionSample {
-            family,
-            labels,
-            timestamp,
-            value,
-        });
+        self.samples.push(ExpositionSample { family, labels, timestamp, value });
         Ok(())
     }
 
@@ -274,11 +256,7 @@ impl Parser {
             if family == series_name {
                 return family.clone();
             }
-            let kind = self
-                .families
-                .get(family)
-                .and_then(|m| m.kind.as_deref())
-                .unwrap_or("");
+            let kind = self.families.get(family).and_then(|m| m.kind.as_deref()).unwrap_or("");
             if let Some(suffix) = series_name.strip_prefix(family.as_str()) {
                 if family_suffixes(kind).contains(&suffix) {
                     return family.clone();
@@ -307,10 +285,7 @@ impl Parser {
                 }
             })
             .collect();
-        Exposition {
-            samples: self.samples,
-            metadata,
-        }
+        Exposition { samples: self.samples, metadata }
     }
 }
 
@@ -325,11 +300,7 @@ fn split_word(s: &str) -> (&str, &str) {
 /// The metric name of a `# HELP`/`# TYPE`/`# UNIT` line (bare or quoted) and the text after it.
 fn split_metric_name(s: &str) -> Result<(String, &str), String> {
     let mut cur = Cursor::new(s);
-    let name = if cur.peek() == Some(b'"') {
-        cur.quoted()?
-    } else {
-        cur.metric_name()?
-    };
+    let name = if cur.peek() == Some(b'"') { cur.quoted()? } else { cur.metric_name()? };
     if !cur.at_end() && !cur.skip_blanks() {
         return Err(format!("invalid metric name in {s:?}"));
     }
@@ -341,15 +312,10 @@ fn parse_value(word: &str) -> Result<f64, String> {
         "+Inf" | "Inf" | "+inf" | "inf" => f64::INFINITY,
         "-Inf" | "-inf" => f64::NEG_INFINITY,
         "NaN" | "nan" => f64::NAN,
-        _ if word
-            .chars()
-            .any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') =>
-        {
+        _ if word.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') => {
             return Err(format!("invalid value {word:?}"));
         }
-        _ => word
-            .parse::<f64>()
-            .map_err(|_| format!("invalid value {word:?}"))?,
+        _ => word.parse::<f64>().map_err(|_| format!("invalid value {word:?}"))?,
     };
     Ok(v)
 }
@@ -492,11 +458,7 @@ impl<'a> Cursor<'a> {
                 return Ok(());
             }
             let quoted = self.peek() == Some(b'"');
-            let name = if quoted {
-                self.quoted()?
-            } else {
-                self.ident(false, "label name")?
-            };
+            let name = if quoted { self.quoted()? } else { self.ident(false, "label name")? };
             self.skip_blanks();
             if quoted && first && matches!(self.peek(), Some(b',' | b'}')) {
                 // `{"metric.name", …}`: a UTF-8 metric name inside the braces.
@@ -550,21 +512,12 @@ mod tests {
         );
         assert_eq!(e.samples.len(), 4);
         let s = &e.samples[0];
-        assert_eq!(
-            s.labels.to_string(),
-            r#"http_requests_total{code="200", method="post"}"#
-        );
-        assert_eq!(
-            (s.timestamp, s.value, s.family.as_str()),
-            (Some(1395066363000), 1027.0, "http_requests_total")
-        );
+        assert_eq!(s.labels.to_string(), r#"http_requests_total{code="200", method="post"}"#);
+        assert_eq!((s.timestamp, s.value, s.family.as_str()), (Some(1395066363000), 1027.0, "http_requests_total"));
         assert_eq!(e.samples[1].labels.get("method"), Some("get"));
         assert_eq!(e.samples[1].timestamp, None);
         assert_eq!(e.samples[2].labels.get("path"), Some(r"C:\DIR\FILE.TXT"));
-        assert_eq!(
-            e.samples[2].labels.get("error"),
-            Some("Cannot find file:\n\"FILE.TXT\"")
-        );
+        assert_eq!(e.samples[2].labels.get("error"), Some("Cannot find file:\n\"FILE.TXT\""));
         assert_eq!(e.samples[2].value, 1.458255915e9);
         assert_eq!(e.samples[3].value, f64::NEG_INFINITY);
         assert_eq!(
@@ -607,7 +560,8 @@ mod tests {
 
     #[test]
     fn utf8_names_in_quotes() {
-        let e = text("{\"my.metric\", \"le.x\"=\"1\", job=\"a\"} 2\n# TYPE \"other.metric\" gauge\n{\"other.metric\"} 3\n");
+        let e =
+            text("{\"my.metric\", \"le.x\"=\"1\", job=\"a\"} 2\n# TYPE \"other.metric\" gauge\n{\"other.metric\"} 3\n");
         assert_eq!(e.samples[0].labels.metric_name(), Some("my.metric"));
         assert_eq!(e.samples[0].labels.get("le.x"), Some("1"));
         assert_eq!(e.samples[1].family, "other.metric");
@@ -626,13 +580,8 @@ mod tests {
         assert_eq!(e.samples[1].family, "foo");
         assert_eq!(e.metadata[0].unit, "seconds");
         assert_eq!(e.metadata[0].help, "Help with \"quotes\".");
-        assert!(
-            err("a 1\n# EOF\nb 2\n", Format::OpenMetrics).contains("line 3: content after # EOF")
-        );
-        assert_eq!(
-            Format::detect(Some("application/openmetrics-text; version=1.0.0"), "a 1\n"),
-            Format::OpenMetrics
-        );
+        assert!(err("a 1\n# EOF\nb 2\n", Format::OpenMetrics).contains("line 3: content after # EOF"));
+        assert_eq!(Format::detect(Some("application/openmetrics-text; version=1.0.0"), "a 1\n"), Format::OpenMetrics);
     }
 
     #[test]
@@ -642,36 +591,18 @@ mod tests {
             ("a 1\nb 12x\n", "line 2: invalid value \"12x\""),
             ("a 1\nb\n", "line 2: expected a value after \"b\""),
             ("a 1 1.5\n", "line 1: invalid timestamp \"1.5\""),
-            (
-                "a{x=\"1\",x=\"2\"} 1\n",
-                "line 1: duplicate label name \"x\"",
-            ),
-            (
-                "a{x=\"1\"} 1\na{x=\"1\"} 2\n",
-                "line 2: duplicate sample for series a{x=\"1\"}",
-            ),
-            (
-                "# TYPE a gauge\n# TYPE a counter\n",
-                "line 2: second TYPE line for metric name \"a\"",
-            ),
-            (
-                "# TYPE a nonsense\n",
-                "line 1: invalid metric type \"nonsense\"",
-            ),
-            (
-                "a{x=\"unterminated} 1\n",
-                "line 1: unterminated quoted string",
-            ),
+            ("a{x=\"1\",x=\"2\"} 1\n", "line 1: duplicate label name \"x\""),
+            ("a{x=\"1\"} 1\na{x=\"1\"} 2\n", "line 2: duplicate sample for series a{x=\"1\"}"),
+            ("# TYPE a gauge\n# TYPE a counter\n", "line 2: second TYPE line for metric name \"a\""),
+            ("# TYPE a nonsense\n", "line 1: invalid metric type \"nonsense\""),
+            ("a{x=\"unterminated} 1\n", "line 1: unterminated quoted string"),
             ("{x=\"1\"} 1\n", "line 1: sample has no metric name"),
             ("a 1 2 3\n", "line 1: unexpected \"3\" after the sample"),
             ("1a 1\n", "line 1: invalid metric name"),
         ];
         for (body, want) in cases {
             let got = err(body, Format::PrometheusText);
-            assert!(
-                got.starts_with(want),
-                "{body:?}: got {got:?}, want {want:?}"
-            );
+            assert!(got.starts_with(want), "{body:?}: got {got:?}, want {want:?}");
         }
         // The same series at two timestamps is history, not a duplicate.
         assert_eq!(text("a 1 1000\na 2 2000\n").samples.len(), 2);

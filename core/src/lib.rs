@@ -19,8 +19,8 @@
 mod db;
 mod error;
 pub mod eval;
-pub mod histogram;
 mod exposition;
+pub mod histogram;
 mod model;
 pub mod promql;
 mod storage;
@@ -33,16 +33,15 @@ mod remote;
 
 pub use db::{Batch, CompactStats, Db, MetricMetadata, Options, OutboxBatch, VerifyStats};
 pub use error::{Error, ErrorKind, ParseError, Result};
-pub use eval::{QueryOptions, Querier};
+pub use eval::{Querier, QueryOptions};
 pub use histogram::FloatHistogram;
 pub use model::{
-    HPoint,
-    is_legacy_label_name, is_legacy_metric_name, is_stale_nan, stale_nan, Label, Labels, MatchOp, Matcher, Point,
-    METRIC_NAME, STALE_NAN_BITS,
+    is_legacy_label_name, is_legacy_metric_name, is_stale_nan, stale_nan, HPoint, Label, Labels, MatchOp, Matcher,
+    Point, METRIC_NAME, STALE_NAN_BITS,
 };
-pub use value::{format_value, QueryResult, Sample, Series, Value};
 #[cfg(feature = "remote-write")]
 pub use remote::{prompb, BackfillReport, RemoteAuth, RemoteWriteConfig, RemoteWriteStats};
+pub use value::{format_value, QueryResult, Sample, Series, Value};
 
 // The README's Rust code blocks run as doctests.
 #[cfg(doctest)]

@@ -94,8 +94,7 @@ impl Labels {
     /// Builds a label set from pairs; sorts, drops empty values, and keeps the
     /// last value for a repeated name.
     pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
-        let mut v: Vec<Label> =
-            pairs.into_iter().map(|(n, v)| Label { name: n.into(), value: v.into() }).collect();
+        let mut v: Vec<Label> = pairs.into_iter().map(|(n, v)| Label { name: n.into(), value: v.into() }).collect();
         v.retain(|l| !l.value.is_empty());
         // Stable sort keeps input order among equal names, so dedup keeps the last.
         v.sort_by(|a, b| a.name.cmp(&b.name));
@@ -138,10 +137,7 @@ impl Labels {
 
     /// Value of label `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|l| l.name.as_str().cmp(name))
-            .ok()
-            .map(|i| self.0[i].value.as_str())
+        self.0.binary_search_by(|l| l.name.as_str().cmp(name)).ok().map(|i| self.0[i].value.as_str())
     }
 
     /// The metric name, if any.

@@ -56,22 +56,12 @@ fn put_post_delete_follow_pushgateway_semantics() {
     push(&h, "PUT", "/metrics/job/batch/instance/b", "last_ok 9\n");
     assert_eq!(push(&h, "DELETE", group, ""), 202);
     let after = latest(&h);
-    assert!(
-        after.contains(&r#"jobs_done{instance="a", job="batch", kind="x"} stale"#.to_string()),
-        "{after:?}"
-    );
-    assert!(
-        after.contains(&r#"last_ok{instance="b", job="batch"} 9"#.to_string()),
-        "{after:?}"
-    );
+    assert!(after.contains(&r#"jobs_done{instance="a", job="batch", kind="x"} stale"#.to_string()), "{after:?}");
+    assert!(after.contains(&r#"last_ok{instance="b", job="batch"} 9"#.to_string()), "{after:?}");
 
     // push_time_seconds: set by each PUT/POST (value = push time in s), stale after DELETE.
     let dump = h.dump();
-    let pt = &dump
-        .iter()
-        .find(|(l, _)| l == r#"push_time_seconds{instance="a", job="batch"}"#)
-        .unwrap()
-        .1;
+    let pt = &dump.iter().find(|(l, _)| l == r#"push_time_seconds{instance="a", job="batch"}"#).unwrap().1;
     assert_eq!(pt.len(), 4, "three pushes and a delete: {pt:?}");
     let (t, v) = &pt[0];
     assert_eq!(v.parse::<f64>().unwrap(), *t as f64 / 1000.0);
@@ -83,12 +73,7 @@ fn put_post_delete_follow_pushgateway_semantics() {
 #[test]
 fn grouping_labels_override_body_labels_and_base64_values_decode() {
     let h = Harness::start();
-    push(
-        &h,
-        "PUT",
-        "/metrics/job@base64/L3Zhci90bXA/path/a%20b",
-        "m{job=\"ignored\",path=\"x\",other=\"k\"} 1 1000\n",
-    );
+    push(&h, "PUT", "/metrics/job@base64/L3Zhci90bXA/path/a%20b", "m{job=\"ignored\",path=\"x\",other=\"k\"} 1 1000\n");
     let dump = h.dump();
     let m = dump.iter().find(|(l, _)| l.starts_with("m{")).unwrap();
     assert_eq!(m.0, r#"m{job="/var/tmp", other="k", path="a b"}"#);
@@ -103,18 +88,8 @@ fn rejected_pushes_store_nothing() {
     let before = h.dump();
     let cases: [(&str, &str, u16, &str); 5] = [
         ("/metrics/job/j", "good 1\nbad{x=\"1\" 2\n", 400, "line 2"),
-        (
-            "/metrics/job/j",
-            "a 1\nb not_a_number\n",
-            400,
-            "line 2: invalid value",
-        ),
-        (
-            "/metrics/job/j",
-            "a{x=\"1\"} 1\na{x=\"1\"} 1\n",
-            400,
-            "duplicate sample",
-        ),
+        ("/metrics/job/j", "a 1\nb not_a_number\n", 400, "line 2: invalid value"),
+        ("/metrics/job/j", "a{x=\"1\"} 1\na{x=\"1\"} 1\n", 400, "duplicate sample"),
         ("/metrics/job/j/instance", "a 1\n", 400, "without a value"),
         ("/metrics/nojob/j", "a 1\n", 400, "/metrics/job/"),
     ];
@@ -122,14 +97,18 @@ fn rejected_pushes_store_nothing() {
         for method in ["PUT", "POST"] {
             let r = h.request(method, path, &[TEXT], body.as_bytes());
             assert_eq!(r.status, status, "{method} {path} {body:?}: {}", r.body);
-            assert!(
-                r.body.contains(message),
-                "{method} {path}: {:?} lacks {message:?}",
-                r.body
-            );
+            assert!(r.body.contains(message), "{method} {path}: {:?} lacks {message:?}", r.body);
         }
     }
-    let proto = h.request("PUT", "/metrics/job/j", &[("Content-Type", "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited")], b"\x00");
+    let proto = h.request(
+        "PUT",
+        "/metrics/job/j",
+        &[(
+            "Content-Type",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+        )],
+        b"\x00",
+    );
     assert_eq!(proto.status, 415);
     let not_utf8 = h.request("PUT", "/metrics/job/j", &[TEXT], b"a 1\n\xff\xfe 2\n");
     assert_eq!(not_utf8.status, 400);

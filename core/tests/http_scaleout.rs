@@ -8,10 +8,10 @@ mod http_common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http_common::{enc, Harness};
-use prost::Message;
 use promlite::http::prompb::{self, LabelMatcher, Query, ReadRequest, ReadResponse};
 use promlite::http::ServerConfig;
 use promlite::{stale_nan, RemoteWriteConfig, STALE_NAN_BITS};
+use prost::Message;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
@@ -24,7 +24,8 @@ fn federate_serves_the_newest_fresh_sample_of_matching_series() {
     h.append(r#"up{job="api", instance="a:1"}"#, now - 20_000, 0.0);
     h.append(r#"up{job="api", instance="a:1"}"#, now - 5_000, 1.0);
     h.append(r#"up{job="api", instance="gone"}"#, now - 9_000, 1.0);
-    h.db.append(&promlite::Labels::parse(r#"up{job="api", instance="gone"}"#).unwrap(), now - 4_000, stale_nan()).unwrap();
+    h.db.append(&promlite::Labels::parse(r#"up{job="api", instance="gone"}"#).unwrap(), now - 4_000, stale_nan())
+        .unwrap();
     h.append(r#"up{job="api", instance="old"}"#, now - 6 * 60_000, 1.0);
     h.append(r#"http_requests_total{job="api", code="200"}"#, now - 3_000, 42.5);
     h.append(r#"node_load1{job="node"}"#, now - 3_000, 0.25);
@@ -55,7 +56,11 @@ fn federate_serves_native_histograms_only_in_the_protobuf_format() {
     let mut b = promlite::Batch::new();
     b.add(&rpc, now - 30_000, 7.0); // older than the histogram: not the newest sample
     b.add_histogram(&rpc, now - 10_000, hist("{{schema:0 count:3 sum:4 buckets:[1 2]}}"));
-    b.add_histogram(&promlite::Labels::parse(r#"gone{job="api"}"#).unwrap(), now - 10_000, hist("{{count:1 buckets:[1]}}"));
+    b.add_histogram(
+        &promlite::Labels::parse(r#"gone{job="api"}"#).unwrap(),
+        now - 10_000,
+        hist("{{count:1 buckets:[1]}}"),
+    );
     b.add_histogram(
         &promlite::Labels::parse(r#"gone{job="api"}"#).unwrap(),
         now - 5_000,
@@ -271,7 +276,12 @@ fn metrics_show_remote_write_senders() {
             .unwrap_or(0.0);
         if failed >= 2.0 {
             assert!(body.contains("promlite_remote_write_pending_samples{remote_name=\"backup\",url=\"http://127.0.0.1:1/api/v1/write\"} 1\n"), "{body}");
-            assert!(body.contains("promlite_remote_write_running{remote_name=\"backup\",url=\"http://127.0.0.1:1/api/v1/write\"} 1\n"), "{body}");
+            assert!(
+                body.contains(
+                    "promlite_remote_write_running{remote_name=\"backup\",url=\"http://127.0.0.1:1/api/v1/write\"} 1\n"
+                ),
+                "{body}"
+            );
             assert!(body.contains("# TYPE promlite_remote_write_retries_total counter"), "{body}");
             break;
         }

@@ -100,29 +100,81 @@ const EVALUATION_TIME_FAILURES: &[(&str, &str, &str)] = &[
     ("aggregators.test", "limitk(NaN, non_existent)", "engine: parameter value checked per step"),
     ("aggregators.test", "limit_ratio(NaN, non_existent)", "engine: ratio value checked per step"),
     ("aggregators.test", r#"count_values("a\xc5z", version)"#, "engine: label name validated when aggregating"),
-    ("collision.test", "ceil({__name__=~'testmetric1|testmetric2'})", "engine: duplicate label set after dropping names"),
+    (
+        "collision.test",
+        "ceil({__name__=~'testmetric1|testmetric2'})",
+        "engine: duplicate label set after dropping names",
+    ),
     ("extended_vectors.test", "deriv(foo[3m] smoothed)", "engine: smoothed-safe functions are checked in eval"),
     ("extended_vectors.test", "resets(foo[3m] smoothed)", "engine: smoothed-safe functions are checked in eval"),
     ("extended_vectors.test", "changes(foo[3m] smoothed)", "engine: smoothed-safe functions are checked in eval"),
     ("extended_vectors.test", "max_over_time(foo[3m] smoothed)", "engine: smoothed-safe functions are checked in eval"),
-    ("extended_vectors.test", "predict_linear(foo[3m] smoothed, 4)", "engine: smoothed-safe functions are checked in eval"),
+    (
+        "extended_vectors.test",
+        "predict_linear(foo[3m] smoothed, 4)",
+        "engine: smoothed-safe functions are checked in eval",
+    ),
     ("extended_vectors.test", "deriv(foo[3m] anchored)", "engine: anchored-safe functions are checked in eval"),
     ("extended_vectors.test", "max_over_time(foo[3m] anchored)", "engine: anchored-safe functions are checked in eval"),
-    ("extended_vectors.test", "predict_linear(foo[3m] anchored, 4)", "engine: anchored-safe functions are checked in eval"),
-    ("functions.test", r#"label_replace(testmetric, "dst", "value-$1", "src", "(.*")"#, "engine: regex compiled by label_replace"),
-    ("functions.test", r#"label_replace(testmetric, "\xff", "", "src", "(.*)")"#, "engine: destination label validated by label_replace"),
+    (
+        "extended_vectors.test",
+        "predict_linear(foo[3m] anchored, 4)",
+        "engine: anchored-safe functions are checked in eval",
+    ),
+    (
+        "functions.test",
+        r#"label_replace(testmetric, "dst", "value-$1", "src", "(.*")"#,
+        "engine: regex compiled by label_replace",
+    ),
+    (
+        "functions.test",
+        r#"label_replace(testmetric, "\xff", "", "src", "(.*)")"#,
+        "engine: destination label validated by label_replace",
+    ),
     ("functions.test", r#"label_replace(testmetric, "src", "", "", "")"#, "engine: duplicate output label sets"),
     ("functions.test", r#"label_join(dup, "label", "", "this")"#, "engine: duplicate output label sets"),
-    ("functions.test", "changes({__name__=~'testmetric1|testmetric2'}[5m])", "engine: duplicate label set after dropping names"),
+    (
+        "functions.test",
+        "changes({__name__=~'testmetric1|testmetric2'}[5m])",
+        "engine: duplicate label set after dropping names",
+    ),
     ("functions.test", r#"label_replace(overlap, "idx", "same", "idx", ".*")"#, "engine: duplicate output label sets"),
     ("functions.test", r#"label_join(overlap, "idx", ",", "label", "label")"#, "engine: duplicate output label sets"),
-    ("histograms.test", r#"histogram_quantiles(testhistogram3, "start", 0, 0.25, 0.5, 0.75, 1)"#, "engine: output label collides"),
-    ("histograms.test", r#"histogram_quantiles(testhistogram3_bucket, "start", 0, 0.25, 0.5, 0.75, 1)"#, "engine: output label collides"),
-    ("histograms.test", r#"histogram_quantile(0.99, {__name__=~"request_duration_seconds\\d*_bucket"})"#, "engine: duplicate series after dropping names"),
-    ("histograms.test", r#"histogram_quantiles({__name__=~"request_duration_seconds\\d*_bucket"}, "q", 0.99)"#, "engine: duplicate series after dropping names"),
-    ("histograms.test", r#"histogram_quantile(0.99, {__name__=~"request_duration_seconds\\d*"})"#, "engine: duplicate series after dropping names"),
-    ("histograms.test", r#"histogram_quantiles({__name__=~"request_duration_seconds\\d*"}, "q", 0.99)"#, "engine: duplicate series after dropping names"),
-    ("info.test", r#"info(metric, {__name__="histogram"})"#, "engine: info series must be floats (name inside braces passes the parser)"),
+    (
+        "histograms.test",
+        r#"histogram_quantiles(testhistogram3, "start", 0, 0.25, 0.5, 0.75, 1)"#,
+        "engine: output label collides",
+    ),
+    (
+        "histograms.test",
+        r#"histogram_quantiles(testhistogram3_bucket, "start", 0, 0.25, 0.5, 0.75, 1)"#,
+        "engine: output label collides",
+    ),
+    (
+        "histograms.test",
+        r#"histogram_quantile(0.99, {__name__=~"request_duration_seconds\\d*_bucket"})"#,
+        "engine: duplicate series after dropping names",
+    ),
+    (
+        "histograms.test",
+        r#"histogram_quantiles({__name__=~"request_duration_seconds\\d*_bucket"}, "q", 0.99)"#,
+        "engine: duplicate series after dropping names",
+    ),
+    (
+        "histograms.test",
+        r#"histogram_quantile(0.99, {__name__=~"request_duration_seconds\\d*"})"#,
+        "engine: duplicate series after dropping names",
+    ),
+    (
+        "histograms.test",
+        r#"histogram_quantiles({__name__=~"request_duration_seconds\\d*"}, "q", 0.99)"#,
+        "engine: duplicate series after dropping names",
+    ),
+    (
+        "info.test",
+        r#"info(metric, {__name__="histogram"})"#,
+        "engine: info series must be floats (name inside braces passes the parser)",
+    ),
     ("info.test", r#"info(metric, {__name__=~".+_info"})"#, "engine: conflicting data labels"),
     ("name_label_dropping.test", r#"sum by (__name__) (rate({env="1"}[10m]))"#, "engine: duplicate label set"),
     ("operators.test", "many_side > on(job) one_side", "engine: many-to-many matching"),
@@ -156,16 +208,13 @@ fn expected_failures_fail_where_prometheus_fails_them() {
                 parse_time += 1;
                 let got = e.to_string();
                 match c.fail_detail.as_deref().unwrap_or("") {
-                    d if d.starts_with("msg:") && got != d["msg:".len()..].trim() => problems.push(format!(
-                        "{}:{}: {}\n    want {}\n    got  {got}",
-                        c.file, c.line, c.query, d
-                    )),
+                    d if d.starts_with("msg:") && got != d["msg:".len()..].trim() => {
+                        problems.push(format!("{}:{}: {}\n    want {}\n    got  {got}", c.file, c.line, c.query, d))
+                    }
                     _ => parse_time_matching += 1,
                 }
             }
-            (false, true, Ok(_)) => {
-                problems.push(format!("{}:{}: {} should fail to parse", c.file, c.line, c.query))
-            }
+            (false, true, Ok(_)) => problems.push(format!("{}:{}: {} should fail to parse", c.file, c.line, c.query)),
             (false, false, _) => problems.push(format!(
                 "{}:{}: {} expects a failure; classify it as parse or evaluation time",
                 c.file, c.line, c.query
@@ -177,5 +226,9 @@ fn expected_failures_fail_where_prometheus_fails_them() {
         failing.len()
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-    assert_eq!(failing.len(), EVALUATION_TIME_FAILURES.len() + PARSE_TIME_FAILURES.len(), "stale classification entries");
+    assert_eq!(
+        failing.len(),
+        EVALUATION_TIME_FAILURES.len() + PARSE_TIME_FAILURES.len(),
+        "stale classification entries"
+    );
 }

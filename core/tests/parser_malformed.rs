@@ -87,7 +87,12 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("sum()", 1, 1, "no arguments for aggregate expression provided"),
     ("topk(x)", 1, 1, "wrong number of arguments for aggregate expression provided, expected 2, got 1"),
     ("sum(foo, bar)", 1, 1, "wrong number of arguments for aggregate expression provided, expected 1, got 2"),
-    ("1 offset 1d", 1, 1, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"),
+    (
+        "1 offset 1d",
+        1,
+        1,
+        "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+    ),
     ("foo offset 1s offset 2s", 1, 1, "offset may not be set multiple times"),
     ("foo offset 5m @ 1 @ 2", 1, 1, "@ <timestamp> may not be set multiple times"),
     ("foo @ -Inf", 1, 7, "timestamp out of bounds for @ modifier: -Inf"),
@@ -121,13 +126,23 @@ const CASES: &[(&str, usize, usize, &str)] = &[
     ("foo and on(a) group_left bar", 1, 1, "no grouping allowed for \"and\" operation"),
     ("foo * on(a) group_left(a) bar", 1, 5, "label \"a\" must not occur in ON and GROUP clause at once"),
     ("foo[5m] * 2", 1, 1, "binary expression must contain only scalar and instant vector types"),
-    ("-foo[1m]", 1, 1, "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""),
+    (
+        "-foo[1m]",
+        1,
+        1,
+        "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\"",
+    ),
     ("(foo)[1m:][1m]", 1, 11, "ranges only allowed for vector selectors"),
     ("foo[5m][1h:]", 1, 1, "subquery is only allowed on instant vector, got matrix instead"),
     ("{}", 1, 1, "vector selector must contain at least one non-empty matcher"),
     ("sum(\n  {__name__=~\".*\"}\n)", 2, 3, "vector selector must contain at least one non-empty matcher"),
     ("foo{__name__=\"bar\"}", 1, 1, "metric name must not be set twice: \"foo\" or \"bar\""),
-    ("sum(rate(x[5m]))\n  /\n  on(job) group_left(job) y", 2, 3, "label \"job\" must not occur in ON and GROUP clause at once"),
+    (
+        "sum(rate(x[5m]))\n  /\n  on(job) group_left(job) y",
+        2,
+        3,
+        "label \"job\" must not occur in ON and GROUP clause at once",
+    ),
 ];
 
 #[test]

@@ -19,9 +19,9 @@
 //! The scripts are looked up in `$PROMQL_TESTDATA`, then `testdata/promql`
 //! and `../shared/promql-testdata` relative to the workspace.
 
-mod common;
 #[path = "promqltest/check.rs"]
 mod check;
+mod common;
 #[path = "promqltest/nhcb.rs"]
 mod nhcb;
 #[path = "promqltest/script.rs"]
@@ -68,8 +68,7 @@ enum Outcome {
 
 /// Functions whose result depends on the evaluation time even with `@`, so
 /// the harness does not vary the evaluation time for queries using them.
-const AT_UNSAFE_FUNCTIONS: &[&str] =
-    &[
+const AT_UNSAFE_FUNCTIONS: &[&str] = &[
     "days_in_month",
     "day_of_month",
     "day_of_week",
@@ -164,7 +163,13 @@ fn run_instant(store: &Store, eval: &Eval, t: i64, opts: &QueryOptions) -> Resul
 
 /// The harness's range-mode check: the middle step of a range query around
 /// the evaluation time must equal the instant result.
-fn range_mode_check(store: &Store, eval: &Eval, expr: &Expr, t: i64, opts: &QueryOptions) -> Result<(), (String, String)> {
+fn range_mode_check(
+    store: &Store,
+    eval: &Eval,
+    expr: &Expr,
+    t: i64,
+    opts: &QueryOptions,
+) -> Result<(), (String, String)> {
     let outcome = store.evaluate(expr, t - 60_000, t + 60_000, 60_000, opts);
     let got = outcome_text(&outcome);
     let result = match outcome {

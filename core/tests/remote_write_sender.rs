@@ -101,7 +101,11 @@ fn native_histograms_are_delivered_in_order_with_the_float_samples_and_after_a_r
     // A later commit with an out-of-order histogram and a fractional one.
     let mut b = Batch::new();
     b.add_histogram(&rpc, 500, whole(9));
-    b.add_histogram(&labels("rate_like"), 6000, hist("{{schema:-53 count:0.5 sum:0.25 custom_values:[1] buckets:[0.5] counter_reset_hint:gauge}}"));
+    b.add_histogram(
+        &labels("rate_like"),
+        6000,
+        hist("{{schema:-53 count:0.5 sum:0.25 custom_values:[1] buckets:[0.5] counter_reset_hint:gauge}}"),
+    );
     db.write(&b).unwrap();
     wait_for("12 samples", || rx.all().iter().map(|r| sample_count(&r.request)).sum::<usize>() >= 12);
     wait_for("the last ack", || stats(&db, "h").pending_samples == 0);
@@ -412,7 +416,10 @@ fn backfill_sends_a_time_range_once_even_from_a_read_only_handle() {
 fn backfill_sends_native_histograms_too() {
     let rx = Receiver::start();
     let db = Db::open_in_memory().unwrap();
-    let h = |n: i64| promlite::FloatHistogram::parse_test_notation(&format!("{{{{schema:0 count:{n} sum:{n} buckets:[{n}]}}}}")).unwrap();
+    let h = |n: i64| {
+        promlite::FloatHistogram::parse_test_notation(&format!("{{{{schema:0 count:{n} sum:{n} buckets:[{n}]}}}}"))
+            .unwrap()
+    };
     let mut b = Batch::new();
     for t in 0..10 {
         b.add(&labels("m"), t * 1000, 1.0);

@@ -74,7 +74,8 @@ fn run(db: Arc<Db>) {
 #[test]
 fn readers_see_whole_commits_while_a_file_database_is_written() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(Db::open_with(dir.path().join("c.db"), promlite::Options::default().fsync_on_commit(false)).unwrap());
+    let db =
+        Arc::new(Db::open_with(dir.path().join("c.db"), promlite::Options::default().fsync_on_commit(false)).unwrap());
     run(db);
 }
 

@@ -484,7 +484,11 @@ fn close_leaves_a_compact_file_with_an_empty_log() {
         let mut b = Batch::new();
         for s in 0..50 {
             rng_state = rng_state.wrapping_mul(6364136223846793005).wrapping_add(1);
-            b.add(&labels(&format!(r#"g{{i="{s}"}}"#)), scrape * 15_000 + (rng_state >> 60) as i64, (scrape * 10 + s) as f64);
+            b.add(
+                &labels(&format!(r#"g{{i="{s}"}}"#)),
+                scrape * 15_000 + (rng_state >> 60) as i64,
+                (scrape * 10 + s) as f64,
+            );
         }
         db.write(&b).unwrap();
     }

@@ -97,11 +97,8 @@ fn feed_carries_native_histograms_in_commit_order_across_reopen() {
     assert_eq!(read.samples, 5);
     let floats: Vec<(String, Vec<Point>)> = read.series.iter().map(|(l, p)| (l.to_string(), p.clone())).collect();
     assert_eq!(floats, vec![("mixed".to_string(), vec![Point::new(1_000, 1.0), Point::new(2_000, 2.0)])]);
-    let histograms: Vec<(String, Vec<(i64, f64)>)> = read
-        .histograms
-        .iter()
-        .map(|(l, hs)| (l.to_string(), hs.iter().map(|p| (p.t, p.h.count)).collect()))
-        .collect();
+    let histograms: Vec<(String, Vec<(i64, f64)>)> =
+        read.histograms.iter().map(|(l, hs)| (l.to_string(), hs.iter().map(|p| (p.t, p.h.count)).collect())).collect();
     assert_eq!(
         histograms,
         vec![

@@ -75,10 +75,7 @@ pub(crate) fn out_text(
     len: *mut usize,
     len_name: &str,
 ) -> Result<OutText, Failure> {
-    Ok(OutText {
-        ptr: out(ptr, ptr_name)?,
-        len: out(len, len_name)?,
-    })
+    Ok(OutText { ptr: out(ptr, ptr_name)?, len: out(len, len_name)? })
 }
 
 impl OutText {
@@ -115,7 +112,5 @@ impl CText {
 
 /// Element `i` of `items`, or `PROMLITE_RANGE` naming `what`.
 pub(crate) fn nth<'a, T>(items: &'a [T], i: usize, what: &str) -> Result<&'a T, Failure> {
-    items
-        .get(i)
-        .ok_or_else(|| Failure::range(what, i, items.len()))
+    items.get(i).ok_or_else(|| Failure::range(what, i, items.len()))
 }

@@ -40,10 +40,7 @@ pub struct promlite_label {
 }
 
 /// Runs `body` on the batch behind `batch`, recording the outcome on it.
-pub(crate) fn with_batch(
-    batch: *mut promlite_batch,
-    body: impl FnOnce(&mut Batch) -> Result<(), Failure>,
-) -> c_int {
+pub(crate) fn with_batch(batch: *mut promlite_batch, body: impl FnOnce(&mut Batch) -> Result<(), Failure>) -> c_int {
     match args::handle_mut(batch, "batch") {
         Ok(handle) => run(Some(&handle.errors), || body(&mut handle.batch)),
         Err(f) => run(None, || Err(f)),
@@ -56,10 +53,7 @@ pub(crate) fn with_batch(
 pub extern "C" fn promlite_batch_new(out: *mut *mut promlite_batch) -> c_int {
     run(None, || {
         let out = args::out(out, "out")?;
-        out.set(Box::into_raw(Box::new(promlite_batch {
-            batch: Batch::new(),
-            errors: ErrorSlot::default(),
-        })));
+        out.set(Box::into_raw(Box::new(promlite_batch { batch: Batch::new(), errors: ErrorSlot::default() })));
         Ok(())
     })
 }
@@ -110,10 +104,7 @@ pub extern "C" fn promlite_batch_add_labels(
         let pairs = unsafe { std::slice::from_raw_parts(labels, n_labels) };
         let mut named = Vec::with_capacity(n_labels);
         for (i, l) in pairs.iter().enumerate() {
-            named.push((
-                text(l.name, &format!("labels[{i}].name"))?,
-                text(l.value, &format!("labels[{i}].value"))?,
-            ));
+            named.push((text(l.name, &format!("labels[{i}].name"))?, text(l.value, &format!("labels[{i}].value"))?));
         }
         let labels = Labels::from_pairs(named);
         labels.validate_for_storage()?;

@@ -38,17 +38,14 @@ impl HasErrors for promlite_db {
 
 impl promlite_db {
     fn db(&self) -> Result<&Db, Failure> {
-        self.db.as_ref().ok_or_else(|| {
-            Failure::Misuse("the database failed to open; close this handle and open again".into())
-        })
+        self.db
+            .as_ref()
+            .ok_or_else(|| Failure::Misuse("the database failed to open; close this handle and open again".into()))
     }
 }
 
 /// Runs `body` with the database behind `db`, recording the outcome on the handle.
-pub(crate) fn with_db(
-    db: *mut promlite_db,
-    body: impl FnOnce(&Db) -> Result<(), Failure>,
-) -> c_int {
+pub(crate) fn with_db(db: *mut promlite_db, body: impl FnOnce(&Db) -> Result<(), Failure>) -> c_int {
     match args::handle(db, "db") {
         Ok(handle) => run(Some(&handle.errors), || body(handle.db()?)),
         Err(f) => run(None, || Err(f)),
@@ -73,20 +70,14 @@ pub extern "C" fn promlite_open(path: *const c_char, out: *mut *mut promlite_db)
 /// As `promlite_open`, with `flags`: 0 or `PROMLITE_OPEN_READONLY`.
 /// Unknown flag bits are `PROMLITE_MISUSE`.
 #[no_mangle]
-pub extern "C" fn promlite_open_v2(
-    path: *const c_char,
-    flags: c_int,
-    out: *mut *mut promlite_db,
-) -> c_int {
+pub extern "C" fn promlite_open_v2(path: *const c_char, flags: c_int, out: *mut *mut promlite_db) -> c_int {
     // Bad arguments are reported without a handle; everything after that on the new handle.
     let mut checked = None;
     let rc = run(None, || {
         let path = args::bytes(path, "path")?;
         let out = args::out(out, "out")?;
         if flags & !PROMLITE_OPEN_READONLY != 0 {
-            return Err(Failure::Misuse(format!(
-                "unknown flags {flags:#x} for promlite_open_v2"
-            )));
+            return Err(Failure::Misuse(format!("unknown flags {flags:#x} for promlite_open_v2")));
         }
         checked = Some((path, out));
         Ok(())
@@ -108,16 +99,11 @@ fn open_db(path: &[u8], flags: c_int) -> Result<Db, Error> {
     let read_only = flags & PROMLITE_OPEN_READONLY != 0;
     if path == b":memory:" {
         if read_only {
-            return Err(Error::invalid(
-                "an in-memory database cannot be opened read-only",
-            ));
+            return Err(Error::invalid("an in-memory database cannot be opened read-only"));
         }
         return Db::open_in_memory();
     }
-    Db::open_with(
-        Path::new(OsStr::from_bytes(path)),
-        Options::default().read_only(read_only),
-    )
+    Db::open_with(Path::new(OsStr::from_bytes(path)), Options::default().read_only(read_only))
 }
 
 /// Flushes and closes the database and frees the handle (also one whose
@@ -163,12 +149,7 @@ pub extern "C" fn promlite_error_offset(db: *const promlite_db) -> i64 {
 /// Returns `PROMLITE_PARSE` (offset into `series`) or `PROMLITE_INVALID_INPUT`
 /// for a bad series, storage codes otherwise; nothing is written on failure.
 #[no_mangle]
-pub extern "C" fn promlite_append(
-    db: *mut promlite_db,
-    series: *const c_char,
-    ts_ms: i64,
-    value: f64,
-) -> c_int {
+pub extern "C" fn promlite_append(db: *mut promlite_db, series: *const c_char, ts_ms: i64, value: f64) -> c_int {
     with_db(db, |db| {
         let labels = args::series_labels(series, "series")?;
         db.append(&labels, ts_ms, value)?;

@@ -155,9 +155,7 @@ impl Failure {
 
     /// `index` is not below `len`.
     pub(crate) fn range(what: &str, index: usize, len: usize) -> Failure {
-        Failure::Range(format!(
-            "{what} index {index} is out of range (there are {len})"
-        ))
+        Failure::Range(format!("{what} index {index} is out of range (there are {len})"))
     }
 
     fn detail(self) -> Detail {
@@ -200,11 +198,7 @@ impl Detail {
     fn new(rc: promlite_rc, message: &str, offset: i64) -> Detail {
         // A message is C text: an interior NUL would cut it short, so show it escaped.
         let message = CString::new(message.replace('\0', "\\0")).expect("NULs were replaced");
-        Detail {
-            rc,
-            message,
-            offset,
-        }
+        Detail { rc, message, offset }
     }
 }
 
@@ -244,19 +238,13 @@ impl ErrorSlot {
 
     /// The parse-error byte offset of this thread's last failed call, or -1.
     pub(crate) fn offset(&self) -> i64 {
-        self.by_thread
-            .lock()
-            .get(&thread::current().id())
-            .map_or(-1, |d| d.offset)
+        self.by_thread.lock().get(&thread::current().id()).map_or(-1, |d| d.offset)
     }
 
     /// The code of this thread's last call on the handle.
     #[cfg(test)]
     pub(crate) fn last_rc(&self) -> promlite_rc {
-        self.by_thread
-            .lock()
-            .get(&thread::current().id())
-            .map_or(PROMLITE_OK, |d| d.rc)
+        self.by_thread.lock().get(&thread::current().id()).map_or(PROMLITE_OK, |d| d.rc)
     }
 }
 
@@ -267,10 +255,7 @@ pub(crate) trait HasErrors {
 
 /// The errmsg export of a handle type: this thread's last message, or a
 /// static one for a NULL handle.
-pub(crate) fn errmsg_of<H: HasErrors>(
-    handle: *const H,
-    null_message: &'static CStr,
-) -> *const c_char {
+pub(crate) fn errmsg_of<H: HasErrors>(handle: *const H, null_message: &'static CStr) -> *const c_char {
     guard(PROMLITE_PANIC.description().as_ptr(), || {
         // SAFETY: the C caller promises a non-NULL handle pointer is live (header contract).
         unsafe { handle.as_ref() }.map_or(null_message.as_ptr(), |h| h.errors().message())
@@ -280,9 +265,7 @@ pub(crate) fn errmsg_of<H: HasErrors>(
 /// The error-offset export of a handle type: -1 for a NULL handle.
 pub(crate) fn error_offset_of<H: HasErrors>(handle: *const H) -> i64 {
     // SAFETY: as in `errmsg_of`.
-    guard(-1, || {
-        unsafe { handle.as_ref() }.map_or(-1, |h| h.errors().offset())
-    })
+    guard(-1, || unsafe { handle.as_ref() }.map_or(-1, |h| h.errors().offset()))
 }
 
 /// Runs the body of an export: catches any panic, turns the outcome into a
@@ -292,11 +275,7 @@ pub(crate) fn run(slot: Option<&ErrorSlot>, body: impl FnOnce() -> Result<(), Fa
         let outcome = match panic::catch_unwind(AssertUnwindSafe(body)) {
             Ok(Ok(())) => None,
             Ok(Err(f)) => Some(f.detail()),
-            Err(payload) => Some(Detail::new(
-                PROMLITE_PANIC,
-                &panic_message(payload.as_ref()),
-                -1,
-            )),
+            Err(payload) => Some(Detail::new(PROMLITE_PANIC, &panic_message(payload.as_ref()), -1)),
         };
         let rc = outcome.as_ref().map_or(PROMLITE_OK, |d| d.rc);
         if let Some(slot) = slot {
@@ -326,10 +305,7 @@ mod tests {
     use super::*;
 
     fn message(slot: &ErrorSlot) -> String {
-        unsafe { CStr::from_ptr(slot.message()) }
-            .to_str()
-            .unwrap()
-            .to_string()
+        unsafe { CStr::from_ptr(slot.message()) }.to_str().unwrap().to_string()
     }
 
     #[test]
@@ -357,10 +333,7 @@ mod tests {
         let e = promlite::ParseError::new("sum(x", 5..5, "unclosed left parenthesis");
         assert_eq!(run(Some(&slot), || Err(e.into())), PROMLITE_PARSE as c_int);
         assert_eq!(slot.offset(), 5);
-        assert_eq!(
-            message(&slot),
-            "1:6: parse error: unclosed left parenthesis"
-        );
+        assert_eq!(message(&slot), "1:6: parse error: unclosed left parenthesis");
     }
 
     #[test]
@@ -386,13 +359,7 @@ mod tests {
             (Error::Timeout("x"), PROMLITE_TIMEOUT),
             (Error::Canceled("x"), PROMLITE_CANCELED),
             (Error::NotADatabase("x".into()), PROMLITE_NOT_A_DATABASE),
-            (
-                Error::UnsupportedVersion {
-                    found: 9,
-                    supported: 1,
-                },
-                PROMLITE_UNSUPPORTED_VERSION,
-            ),
+            (Error::UnsupportedVersion { found: 9, supported: 1 }, PROMLITE_UNSUPPORTED_VERSION),
             (Error::Closed, PROMLITE_CLOSED),
             (Error::Io(std::io::Error::other("x")), PROMLITE_IO),
             (Error::Corrupt("x".into()), PROMLITE_CORRUPT),

@@ -49,9 +49,7 @@ pub extern "C" fn promlite_libversion_number() -> c_int {
 
 /// `major * 1000000 + minor * 1000 + patch` of a semantic version.
 pub fn version_number(v: &str) -> c_int {
-    let mut parts = v
-        .split(['.', '-', '+'])
-        .map(|p| p.parse::<c_int>().unwrap_or(0));
+    let mut parts = v.split(['.', '-', '+']).map(|p| p.parse::<c_int>().unwrap_or(0));
     let mut next = || parts.next().unwrap_or(0);
     next() * 1_000_000 + next() * 1_000 + next()
 }
@@ -61,8 +59,7 @@ pub fn version_number(v: &str) -> c_int {
 #[no_mangle]
 pub extern "C" fn promlite_errstr(rc: c_int) -> *const c_char {
     error::guard(c"unknown error code".as_ptr(), || {
-        promlite_rc::from_int(rc)
-            .map_or(c"unknown error code".as_ptr(), |c| c.description().as_ptr())
+        promlite_rc::from_int(rc).map_or(c"unknown error code".as_ptr(), |c| c.description().as_ptr())
     })
 }
 

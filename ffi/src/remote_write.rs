@@ -236,10 +236,7 @@ pub extern "C" fn promlite_remote_write_config_flush_interval_ms(
 
 /// Sets the time limit of one request, in ms.
 #[no_mangle]
-pub extern "C" fn promlite_remote_write_config_timeout_ms(
-    config: *mut promlite_remote_write_config,
-    ms: i64,
-) -> c_int {
+pub extern "C" fn promlite_remote_write_config_timeout_ms(config: *mut promlite_remote_write_config, ms: i64) -> c_int {
     set(config, |c| {
         c.timeout = millis(ms, "ms")?;
         Ok(())

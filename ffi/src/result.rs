@@ -7,7 +7,7 @@ use promlite::{FloatHistogram, Labels, Point, QueryResult, Series, Value};
 
 use crate::args::{self, nth, out, out_text, CText};
 use crate::error::{guard, run};
-use crate::histogram::{result_buckets, promlite_histogram_bucket};
+use crate::histogram::{promlite_histogram_bucket, result_buckets};
 
 // What a `promlite_result` holds, as `promlite_result_type` reports it. Stable numbers.
 
@@ -64,10 +64,7 @@ impl ResultSeries {
         let (timestamps, values) = points.into_iter().map(|p| (p.t, p.v)).unzip();
         ResultSeries {
             text: CText::new(&labels.to_string()),
-            labels: labels
-                .iter()
-                .map(|l| (CText::new(&l.name), CText::new(&l.value)))
-                .collect(),
+            labels: labels.iter().map(|l| (CText::new(&l.name), CText::new(&l.value))).collect(),
             timestamps,
             values,
             histograms: histograms
@@ -90,10 +87,7 @@ impl promlite_result {
     pub(crate) fn from_query(q: &QueryResult) -> promlite_result {
         let mut string = None;
         let (kind, series) = match &q.value {
-            Value::Scalar(p) => (
-                PROMLITE_RESULT_SCALAR,
-                vec![ResultSeries::new(&Labels::new(), [*p], [])],
-            ),
+            Value::Scalar(p) => (PROMLITE_RESULT_SCALAR, vec![ResultSeries::new(&Labels::new(), [*p], [])]),
             Value::String { value, .. } => {
                 string = Some(CText::new(value));
                 (PROMLITE_RESULT_STRING, Vec::new())
@@ -161,10 +155,7 @@ pub extern "C" fn promlite_result_free(result: *mut promlite_result) {
 
 /// On success `*result_type` is one of the `PROMLITE_RESULT_*` constants.
 #[no_mangle]
-pub extern "C" fn promlite_result_type(
-    result: *const promlite_result,
-    result_type: *mut c_int,
-) -> c_int {
+pub extern "C" fn promlite_result_type(result: *const promlite_result, result_type: *mut c_int) -> c_int {
     run(None, || {
         let r = args::handle(result, "result")?;
         out(result_type, "result_type")?.set(r.kind);
@@ -174,10 +165,7 @@ pub extern "C" fn promlite_result_type(
 
 /// On success `*count` is the number of series (1 for a scalar, 0 for a string).
 #[no_mangle]
-pub extern "C" fn promlite_result_series_count(
-    result: *const promlite_result,
-    count: *mut usize,
-) -> c_int {
+pub extern "C" fn promlite_result_series_count(result: *const promlite_result, count: *mut usize) -> c_int {
     run(None, || {
         let r = args::handle(result, "result")?;
         out(count, "count")?.set(r.series.len());
@@ -205,11 +193,7 @@ pub extern "C" fn promlite_result_metric(
 
 /// On success `*count` is the number of labels of series `i` (including `__name__`).
 #[no_mangle]
-pub extern "C" fn promlite_result_label_count(
-    result: *const promlite_result,
-    i: usize,
-    count: *mut usize,
-) -> c_int {
+pub extern "C" fn promlite_result_label_count(result: *const promlite_result, i: usize, count: *mut usize) -> c_int {
     run(None, || {
         let s = args::handle(result, "result")?.series(i)?;
         out(count, "count")?.set(s.labels.len());
@@ -232,11 +216,7 @@ pub extern "C" fn promlite_result_label(
     value_len: *mut usize,
 ) -> c_int {
     run(None, || {
-        let (n, v) = nth(
-            &args::handle(result, "result")?.series(i)?.labels,
-            j,
-            "label",
-        )?;
+        let (n, v) = nth(&args::handle(result, "result")?.series(i)?.labels, j, "label")?;
         let name = out_text(name, "name", name_len, "name_len")?;
         let value = out_text(value, "value", value_len, "value_len")?;
         name.set(n);
@@ -259,11 +239,7 @@ pub extern "C" fn promlite_result_samples(
 ) -> c_int {
     run(None, || {
         let s = args::handle(result, "result")?.series(i)?;
-        let (t, v, n) = (
-            out(timestamps, "timestamps")?,
-            out(values, "values")?,
-            out(count, "count")?,
-        );
+        let (t, v, n) = (out(timestamps, "timestamps")?, out(values, "values")?, out(count, "count")?);
         t.set(s.timestamps.as_ptr());
         v.set(s.values.as_ptr());
         n.set(s.timestamps.len());
@@ -305,8 +281,13 @@ pub extern "C" fn promlite_result_histogram(
 ) -> c_int {
     run(None, || {
         let h = nth(&args::handle(result, "result")?.series(i)?.histograms, j, "histogram sample")?;
-        let (t, c, s, b, n) =
-            (out(ts_ms, "ts_ms")?, out(count, "count")?, out(sum, "sum")?, out(buckets, "buckets")?, out(n_buckets, "n_buckets")?);
+        let (t, c, s, b, n) = (
+            out(ts_ms, "ts_ms")?,
+            out(count, "count")?,
+            out(sum, "sum")?,
+            out(buckets, "buckets")?,
+            out(n_buckets, "n_buckets")?,
+        );
         t.set(h.t);
         c.set(h.count);
         s.set(h.sum);
@@ -329,9 +310,7 @@ pub extern "C" fn promlite_result_string(
         let r = args::handle(result, "result")?;
         let out = out_text(text, "text", len, "len")?;
         let s = r.string.as_ref().ok_or_else(|| {
-            crate::error::Failure::Misuse(
-                "promlite_result_string called on a result that is not a string".into(),
-            )
+            crate::error::Failure::Misuse("promlite_result_string called on a result that is not a string".into())
         })?;
         out.set(s);
         Ok(())
@@ -341,10 +320,7 @@ pub extern "C" fn promlite_result_string(
 /// On success `*count` is the number of warnings the query produced (e.g.
 /// "metric might not be a counter"), as Prometheus returns in `warnings`.
 #[no_mangle]
-pub extern "C" fn promlite_result_warning_count(
-    result: *const promlite_result,
-    count: *mut usize,
-) -> c_int {
+pub extern "C" fn promlite_result_warning_count(result: *const promlite_result, count: *mut usize) -> c_int {
     annotation_count(result, count, |r| &r.warnings)
 }
 
@@ -361,10 +337,7 @@ pub extern "C" fn promlite_result_warning(
 
 /// On success `*count` is the number of infos (Prometheus `infos`) the query produced.
 #[no_mangle]
-pub extern "C" fn promlite_result_info_count(
-    result: *const promlite_result,
-    count: *mut usize,
-) -> c_int {
+pub extern "C" fn promlite_result_info_count(result: *const promlite_result, count: *mut usize) -> c_int {
     annotation_count(result, count, |r| &r.infos)
 }
 
@@ -381,11 +354,7 @@ pub extern "C" fn promlite_result_info(
 
 type Annotations = fn(&promlite_result) -> &Vec<CText>;
 
-fn annotation_count(
-    result: *const promlite_result,
-    count: *mut usize,
-    which: Annotations,
-) -> c_int {
+fn annotation_count(result: *const promlite_result, count: *mut usize, which: Annotations) -> c_int {
     run(None, || {
         out(count, "count")?.set(which(args::handle(result, "result")?).len());
         Ok(())

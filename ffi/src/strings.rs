@@ -16,9 +16,7 @@ pub struct promlite_strings {
 
 impl promlite_strings {
     pub(crate) fn new(items: &[String]) -> promlite_strings {
-        promlite_strings {
-            items: items.iter().map(|s| CText::new(s)).collect(),
-        }
+        promlite_strings { items: items.iter().map(|s| CText::new(s)).collect() }
     }
 
     pub(crate) fn into_raw(self) -> *mut promlite_strings {
@@ -28,10 +26,7 @@ impl promlite_strings {
 
 /// On success `*count` is the number of strings in `list`.
 #[no_mangle]
-pub extern "C" fn promlite_strings_count(
-    list: *const promlite_strings,
-    count: *mut usize,
-) -> c_int {
+pub extern "C" fn promlite_strings_count(list: *const promlite_strings, count: *mut usize) -> c_int {
     run(None, || {
         out(count, "count")?.set(args::handle(list, "list")?.items.len());
         Ok(())
@@ -65,10 +60,9 @@ pub extern "C" fn promlite_strings_free(list: *mut promlite_strings) {
 
 /// Hands `s` to C as a string that `promlite_string_free` releases.
 pub(crate) fn into_c_string(s: String) -> Result<*mut c_char, Failure> {
-    CString::new(s).map(CString::into_raw).map_err(|_| {
-        promlite::Error::invalid("text contains a NUL byte and cannot be returned as a C string")
-            .into()
-    })
+    CString::new(s)
+        .map(CString::into_raw)
+        .map_err(|_| promlite::Error::invalid("text contains a NUL byte and cannot be returned as a C string").into())
 }
 
 /// Frees a string this library allocated for the caller (e.g. by

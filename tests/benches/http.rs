@@ -40,7 +40,10 @@ const QUERIES: [(&str, &str); 10] = [
     ("topk", "topk(5, rate(http_requests_total[5m]))"),
     ("avg_over_time 1h", "avg_over_time(process_resident_memory_bytes[1h])"),
     ("regex matcher", r#"http_requests_total{code=~"5..", job=~"api|web"}"#),
-    ("group_left ratio", "rate(http_requests_total[5m]) / on (job, instance) group_left () process_resident_memory_bytes"),
+    (
+        "group_left ratio",
+        "rate(http_requests_total[5m]) / on (job, instance) group_left () process_resident_memory_bytes",
+    ),
     ("subquery", "max_over_time(rate(http_requests_total[5m])[1h:1m])"),
     ("count by", "count by (job) (process_resident_memory_bytes)"),
 ];
@@ -51,14 +54,7 @@ fn build_requests(w: &Workload) -> Vec<Vec<Vec<u8>>> {
     let labels: Vec<Vec<Label>> = w
         .series_labels()
         .iter()
-        .map(|l| {
-            l.iter()
-                .map(|l| Label {
-                    name: l.name.to_string(),
-                    value: l.value.to_string(),
-                })
-                .collect()
-        })
+        .map(|l| l.iter().map(|l| Label { name: l.name.to_string(), value: l.value.to_string() }).collect())
         .collect();
     let mut windows = Vec::new();
     let mut rounds = w.rounds().peekable();
@@ -66,10 +62,7 @@ fn build_requests(w: &Workload) -> Vec<Vec<Vec<u8>>> {
         let mut per_series: Vec<Vec<Sample>> = vec![Vec::new(); labels.len()];
         for round in rounds.by_ref().take(WINDOW_POINTS) {
             for (i, p) in round {
-                per_series[i].push(Sample {
-                    value: p.v,
-                    timestamp: p.t,
-                });
+                per_series[i].push(Sample { value: p.v, timestamp: p.t });
             }
         }
         let requests = per_series
@@ -86,10 +79,7 @@ fn build_requests(w: &Workload) -> Vec<Vec<Vec<u8>>> {
                         histograms: vec![],
                     })
                     .collect();
-                encode_write_request(&WriteRequest {
-                    timeseries,
-                    metadata: vec![],
-                })
+                encode_write_request(&WriteRequest { timeseries, metadata: vec![] })
             })
             .collect();
         windows.push(requests);
@@ -99,9 +89,7 @@ fn build_requests(w: &Workload) -> Vec<Vec<Vec<u8>>> {
 
 /// Sends every window in order, the requests of a window from `SENDERS` threads.
 fn ingest(base: &str, windows: &[Vec<Vec<u8>>]) -> Duration {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(120))
-        .build();
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
     let url = format!("{base}/api/v1/write");
     let start = Instant::now();
     for requests in windows {
@@ -128,16 +116,8 @@ fn ingest(base: &str, windows: &[Vec<Vec<u8>>]) -> Duration {
 }
 
 /// Median latency of a query, or the error it returned.
-fn time_query(
-    agent: &ureq::Agent,
-    base: &str,
-    params: &[(&str, String)],
-) -> Result<Duration, String> {
-    let path = if params.iter().any(|(k, _)| *k == "step") {
-        "query_range"
-    } else {
-        "query"
-    };
+fn time_query(agent: &ureq::Agent, base: &str, params: &[(&str, String)]) -> Result<Duration, String> {
+    let path = if params.iter().any(|(k, _)| *k == "step") { "query_range" } else { "query" };
     let mut times = Vec::new();
     for _ in 0..QUERY_RUNS {
         let mut req = agent.get(&format!("{base}/api/v1/{path}"));
@@ -163,22 +143,14 @@ fn time_query(
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn dir_size(path: &Path) -> u64 {
     let mut total = 0;
     for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
         let meta = entry.metadata().unwrap();
-        total += if meta.is_dir() {
-            dir_size(&entry.path())
-        } else {
-            meta.len()
-        };
+        total += if meta.is_dir() { dir_size(&entry.path()) } else { meta.len() };
     }
     total
 }
@@ -199,11 +171,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args([
-                "--web.enable-remote-write-receiver",
-                "--web.enable-admin-api",
-                "--storage.tsdb.retention.time=30d",
-            ])
+            .args(["--web.enable-remote-write-receiver", "--web.enable-admin-api", "--storage.tsdb.retention.time=30d"])
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
             .spawn()
@@ -219,11 +187,8 @@ impl Prometheus {
 
     /// Bytes of a TSDB snapshot (head included), i.e. what its blocks take.
     fn snapshot_bytes(&self) -> u64 {
-        let body = ureq::post(&format!("{}/api/v1/admin/tsdb/snapshot", self.base))
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap();
+        let body =
+            ureq::post(&format!("{}/api/v1/admin/tsdb/snapshot", self.base)).call().unwrap().into_string().unwrap();
         let json: serde_json::Value = serde_json::from_str(&body).unwrap();
         let name = json["data"]["name"].as_str().unwrap();
         dir_size(&self.data.join("snapshots").join(name))
@@ -253,10 +218,7 @@ fn main() {
     let db = Arc::new(Db::open(dir.path().join("bench.db")).unwrap());
     let server = ServerHandle::spawn(
         db.clone(),
-        ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..ServerConfig::default()
-        },
+        ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServerConfig::default() },
     )
     .unwrap();
     let ours = format!("http://{}", server.local_addr());
@@ -266,12 +228,7 @@ fn main() {
     let t_prom = ingest(&prom.base, &windows);
     let rate = |t: Duration| samples as f64 / t.as_secs_f64();
     println!("\n| ingest (remote write) | promlite | Prometheus 2.42 | ratio |\n|---|---|---|---|");
-    println!(
-        "| samples/s | {:.0} | {:.0} | {:.2} |",
-        rate(t_ours),
-        rate(t_prom),
-        rate(t_ours) / rate(t_prom)
-    );
+    println!("| samples/s | {:.0} | {:.0} | {:.2} |", rate(t_ours), rate(t_prom), rate(t_ours) / rate(t_prom));
 
     let before = db.size_bytes().unwrap();
     db.flush().unwrap();
@@ -287,17 +244,11 @@ fn main() {
         per(prom_bytes) / per(ours_bytes)
     );
 
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(300))
-        .build();
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(300)).build();
     let end_s = (end_ms / 1000).to_string();
     println!("\n| query | shape | promlite ms | Prometheus ms | ratio |\n|---|---|---|---|---|");
     for (name, q) in QUERIES {
-        for (shape, range_s) in [
-            ("instant", 0i64),
-            ("range 1h", 3600),
-            ("range 6h", 6 * 3600),
-        ] {
+        for (shape, range_s) in [("instant", 0i64), ("range 1h", 3600), ("range 6h", 6 * 3600)] {
             let mut params = vec![("query", q.to_string())];
             if range_s == 0 {
                 params.push(("time", end_s.clone()));

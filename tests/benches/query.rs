@@ -96,7 +96,9 @@ fn orchestrate() {
         );
         println!("       {query}");
     }
-    println!("\nspeedup: naive (one instant query per step) / range; range/raw: range time over streaming the samples read");
+    println!(
+        "\nspeedup: naive (one instant query per step) / range; range/raw: range time over streaming the samples read"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

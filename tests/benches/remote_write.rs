@@ -70,9 +70,17 @@ fn main() {
 
     println!("\n{:<44} {:>14} {:>14} {:>9}", "measure", "promlite", "baseline", "ratio");
     let rows = [
-        ("ingest samples/s, change feed only vs none", samples / feed_only.as_secs_f64(), samples / plain.as_secs_f64()),
+        (
+            "ingest samples/s, change feed only vs none",
+            samples / feed_only.as_secs_f64(),
+            samples / plain.as_secs_f64(),
+        ),
         ("ingest samples/s, live sender vs none", samples / live.as_secs_f64(), samples / plain.as_secs_f64()),
-        ("send samples/s, durable drain vs plain POSTs", samples / drain.as_secs_f64(), samples / ceiling.as_secs_f64()),
+        (
+            "send samples/s, durable drain vs plain POSTs",
+            samples / drain.as_secs_f64(),
+            samples / ceiling.as_secs_f64(),
+        ),
     ];
     for (label, a, b) in rows {
         println!("{label:<44} {a:>14.0} {b:>14.0} {:>8.3}x (higher is better)", a / b);

@@ -215,8 +215,9 @@ mod naive {
             let tx = c.transaction().unwrap();
             {
                 let mut new_series = tx.prepare_cached("INSERT INTO series (labels) VALUES (?1)").unwrap();
-                let mut insert =
-                    tx.prepare_cached("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3)").unwrap();
+                let mut insert = tx
+                    .prepare_cached("INSERT OR REPLACE INTO samples (series_id, ts, value) VALUES (?1, ?2, ?3)")
+                    .unwrap();
                 for (i, p) in &round {
                     let key = labels[*i].to_string();
                     let id = match ids.get(&key) {
@@ -266,7 +267,8 @@ mod naive {
         }
         let all_ids: Vec<i64> = ids.values().copied().collect();
         let hour_start = w.end_ms() - 3_600_000 + 1;
-        let (hour, n_hour) = median_of(5, || all_ids.iter().map(|id| fetch(*id, hour_start, w.end_ms() + 15_000)).sum());
+        let (hour, n_hour) =
+            median_of(5, || all_ids.iter().map(|id| fetch(*id, hour_start, w.end_ms() + 15_000)).sum());
         let (full, n_full) = median_of(3, || all_ids.iter().map(|id| fetch(*id, i64::MIN, i64::MAX)).sum());
         assert_eq!(n_full, w.sample_count());
         // One row per sample: "decoding" is the full scan itself.

@@ -72,7 +72,9 @@ impl Workload {
         for target in 0..self.targets {
             let job = JOBS[target % JOBS.len()];
             let instance = format!("10.0.{}.{}:9100", target / 250, target % 250);
-            let base = |name: &str| vec![("__name__", name.to_string()), ("job", job.to_string()), ("instance", instance.clone())];
+            let base = |name: &str| {
+                vec![("__name__", name.to_string()), ("job", job.to_string()), ("instance", instance.clone())]
+            };
             for method in ["GET", "POST"] {
                 for code in ["200", "500"] {
                     let mut l = base("http_requests_total");
@@ -99,14 +101,7 @@ impl Workload {
     pub fn rounds(&self) -> Rounds {
         let mut rng = Rng(self.seed);
         let offsets = (0..self.targets).map(|_| (rng.next() % self.interval_ms as u64) as i64).collect();
-        Rounds {
-            w: self.clone(),
-            round: 0,
-            rng,
-            offsets,
-            values: vec![0.0; self.series_count()],
-            gauges_init: false,
-        }
+        Rounds { w: self.clone(), round: 0, rng, offsets, values: vec![0.0; self.series_count()], gauges_init: false }
     }
 }
 
@@ -130,7 +125,10 @@ impl Iterator for Rounds {
         let mut out = Vec::with_capacity(self.w.series_count());
         for target in 0..self.w.targets {
             let base = target * SERIES_PER_TARGET;
-            let t = self.w.start_ms + self.round as i64 * self.w.interval_ms + self.offsets[target] + (self.rng.next() % 4) as i64;
+            let t = self.w.start_ms
+                + self.round as i64 * self.w.interval_ms
+                + self.offsets[target]
+                + (self.rng.next() % 4) as i64;
             let v = &mut self.values[base..base + SERIES_PER_TARGET];
             if !self.gauges_init {
                 v[5] = (100 + self.rng.next() % 400) as f64 * 1_048_576.0;
@@ -217,7 +215,10 @@ mod tests {
         // Timestamps are off the round second, and values change at most scrapes.
         let off_second = a.iter().flatten().filter(|(_, p)| p.t % 1000 != 0).count();
         assert!(off_second > a.len() * 100 * 9 / 10);
-        let changed = (1..a.len()).flat_map(|r| (0..100).map(move |s| (r, s))).filter(|&(r, s)| a[r][s].1.v != a[r - 1][s].1.v).count();
+        let changed = (1..a.len())
+            .flat_map(|r| (0..100).map(move |s| (r, s)))
+            .filter(|&(r, s)| a[r][s].1.v != a[r - 1][s].1.v)
+            .count();
         assert!(changed as f64 > 0.9 * (119 * 100) as f64, "{changed}");
         // Histogram buckets are cumulative.
         for round in &a {

@@ -141,8 +141,7 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
 }
 
 fn read_config(path: &Path) -> Result<ConfigFile, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
     toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
 }
 
@@ -163,9 +162,7 @@ fn resolve(args: ServeArgs) -> Result<Resolved, String> {
     let defaults = ServerConfig::default();
     let query_timeout = match (args.query_timeout, &file.query_timeout) {
         (Some(d), _) => d,
-        (None, Some(s)) => {
-            duration_arg(s).map_err(|e| format!("config file query_timeout: {e}"))?
-        }
+        (None, Some(s)) => duration_arg(s).map_err(|e| format!("config file query_timeout: {e}"))?,
         (None, None) => defaults.query_timeout,
     };
     let mut read_tokens = args.read_tokens;
@@ -176,34 +173,21 @@ fn resolve(args: ServeArgs) -> Result<Resolved, String> {
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
         read_tokens,
         write_tokens,
-        max_body_bytes: args
-            .max_body_bytes
-            .or(file.max_body_bytes)
-            .unwrap_or(defaults.max_body_bytes),
+        max_body_bytes: args.max_body_bytes.or(file.max_body_bytes).unwrap_or(defaults.max_body_bytes),
         query_timeout,
-        max_samples: args
-            .max_samples
-            .or(file.max_samples)
-            .unwrap_or(defaults.max_samples),
+        max_samples: args.max_samples.or(file.max_samples).unwrap_or(defaults.max_samples),
         max_concurrent_queries: args
             .max_concurrent_queries
             .or(file.max_concurrent_queries)
             .unwrap_or(defaults.max_concurrent_queries),
         ..defaults
     };
-    let db = args
-        .db
-        .or(file.db)
-        .unwrap_or_else(|| PathBuf::from("./promlite.db"));
+    let db = args.db.or(file.db).unwrap_or_else(|| PathBuf::from("./promlite.db"));
     let mut senders: Vec<RemoteWriteConfig> = args.remote_write.config()?.into_iter().collect();
     for table in &file.remote_write {
         senders.push(table.config()?);
     }
-    Ok(Resolved {
-        db,
-        server: config,
-        senders,
-    })
+    Ok(Resolved { db, server: config, senders })
 }
 
 /// Completes on the first SIGINT or SIGTERM.
@@ -230,20 +214,12 @@ async fn shutdown_signal() {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    let Resolved {
-        db: path,
-        server: config,
-        senders,
-    } = resolve(args)?;
+    let Resolved { db: path, server: config, senders } = resolve(args)?;
     let db = Db::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     remote_write::start_senders(&db, senders)?;
     let db = Arc::new(db);
     if config.read_tokens.is_empty() != config.write_tokens.is_empty() {
-        let missing = if config.read_tokens.is_empty() {
-            "read"
-        } else {
-            "write"
-        };
+        let missing = if config.read_tokens.is_empty() { "read" } else { "write" };
         eprintln!("promlite: warning: auth is on but no {missing} token is set, so every {missing} request is refused");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -252,29 +228,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
     runtime.block_on(async {
         let listen = config.listen;
-        let auth = if config.read_tokens.is_empty() && config.write_tokens.is_empty() {
-            "off"
-        } else {
-            "on"
-        };
-        let server = Server::bind(db.clone(), config)
-            .await
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let auth = if config.read_tokens.is_empty() && config.write_tokens.is_empty() { "off" } else { "on" };
+        let server = Server::bind(db.clone(), config).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server.local_addr().map_err(|e| e.to_string())?;
-        eprintln!(
-            "promlite: serving {} on http://{addr} (auth {auth})",
-            path.display()
-        );
-        server
-            .run(shutdown_signal())
-            .await
-            .map_err(|e| format!("server failed: {e}"))
+        eprintln!("promlite: serving {} on http://{addr} (auth {auth})", path.display());
+        server.run(shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))
     })?;
     drop(runtime);
     match Arc::try_unwrap(db) {
-        Ok(db) => db
-            .close()
-            .map_err(|e| format!("closing {}: {e}", path.display()))?,
+        Ok(db) => db.close().map_err(|e| format!("closing {}: {e}", path.display()))?,
         Err(db) => drop(db),
     }
     eprintln!("promlite: database closed");
@@ -327,8 +289,7 @@ mod tests {
         assert_eq!(config.query_timeout, Duration::from_secs(30));
         assert_eq!(config.max_samples, 7);
         std::fs::write(&file, "unknown_key = 1\n").unwrap();
-        let cli =
-            Cli::try_parse_from(["promlite", "serve", "--config", file.to_str().unwrap()]).unwrap();
+        let cli = Cli::try_parse_from(["promlite", "serve", "--config", file.to_str().unwrap()]).unwrap();
         let Command::Serve(args) = cli.command else { panic!("serve") };
         assert!(resolve(args).is_err_and(|e| e.contains("unknown field")));
         std::fs::remove_dir_all(&dir).unwrap();
@@ -373,11 +334,7 @@ mod tests {
     #[test]
     fn help_documents_every_setting() {
         let mut cmd = <Cli as clap::CommandFactory>::command();
-        let help = cmd
-            .find_subcommand_mut("serve")
-            .unwrap()
-            .render_long_help()
-            .to_string();
+        let help = cmd.find_subcommand_mut("serve").unwrap().render_long_help().to_string();
         for flag in [
             "--db",
             "--listen",

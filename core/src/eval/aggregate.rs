@@ -283,7 +283,11 @@ struct HistogramGroup {
 
 impl HistogramGroup {
     fn starting_with(h: &FloatHistogram, op: AggregateOp) -> Self {
-        HistogramGroup { value: Some(HistogramSum::new(h, op == AggregateOp::Avg)), has_histogram: true, ..Default::default() }
+        HistogramGroup {
+            value: Some(HistogramSum::new(h, op == AggregateOp::Avg)),
+            has_histogram: true,
+            ..Default::default()
+        }
     }
 
     /// Adds `h` to the sum (or mean).
@@ -558,8 +562,11 @@ fn select_k(
             return Err(Error::execution(format!("Scalar value {} overflows int64", go_g(max))));
         }
     }
-    let offsets: Vec<f64> =
-        if op == AggregateOp::LimitRatio { input.iter().map(|s| ratio_offset(&s.labels)).collect() } else { Vec::new() };
+    let offsets: Vec<f64> = if op == AggregateOp::LimitRatio {
+        input.iter().map(|s| ratio_offset(&s.labels)).collect()
+    } else {
+        Vec::new()
+    };
     let mut heaps: Vec<GoHeap> =
         (0..n_groups).map(|_| GoHeap { items: Vec::new(), reverse: op == AggregateOp::Bottomk }).collect();
     let mut stamps = vec![0usize; n_groups];

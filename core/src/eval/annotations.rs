@@ -98,7 +98,10 @@ impl Annotations {
 
     /// A binary operator is not defined between these sample types.
     pub fn incompatible_types_in_binop(&mut self, lhs: &str, op: &str, rhs: &str) {
-        self.info(format!("incompatible sample types encountered for binary operator {}: {lhs} {op} {rhs}", go_quote_str(op)));
+        self.info(format!(
+            "incompatible sample types encountered for binary operator {}: {lhs} {op} {rhs}",
+            go_quote_str(op)
+        ));
     }
 
     /// A binary operator met two histograms whose buckets cannot be combined.
@@ -127,7 +130,10 @@ impl Annotations {
     }
 
     pub fn quantile_nan_skew(&mut self, metric: &str) {
-        self.info(with_metric_name("input to histogram_quantile has NaN observations, result is skewed higher".into(), metric));
+        self.info(with_metric_name(
+            "input to histogram_quantile has NaN observations, result is skewed higher".into(),
+            metric,
+        ));
     }
 
     pub fn fraction_nans(&mut self, metric: &str) {
@@ -190,7 +196,9 @@ mod tests {
         a.invalid_ratio(1.1, 1.0);
         assert_eq!(
             a.infos,
-            vec!["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"foo\""]
+            vec![
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"foo\""
+            ]
         );
         assert_eq!(
             a.warnings,

@@ -124,7 +124,10 @@ pub(crate) fn is_trim(op: BinaryOp) -> bool {
 
 /// Operators that change what a value means, so its metric name (and type/unit) goes.
 fn changes_metric_schema(op: BinaryOp) -> bool {
-    matches!(op, BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow | BinaryOp::Mod | BinaryOp::Atan2)
+    matches!(
+        op,
+        BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Pow | BinaryOp::Mod | BinaryOp::Atan2
+    )
 }
 
 fn bool_to_float(b: bool) -> f64 {
@@ -185,7 +188,14 @@ pub(crate) fn go_pow(x: f64, y: f64) -> f64 {
     x.powf(y)
 }
 
-fn vector_scalar(ev: &mut Evaluator, b: &Binary, mut series: Vec<StepSeries>, scalar: &[f64], swap: bool, r: StepRange) -> Result<Val> {
+fn vector_scalar(
+    ev: &mut Evaluator,
+    b: &Binary,
+    mut series: Vec<StepSeries>,
+    scalar: &[f64],
+    swap: bool,
+    r: StepRange,
+) -> Result<Val> {
     let drop = changes_metric_schema(b.op) || b.return_bool;
     // Notes from histogram samples, by step (Prometheus keeps the last per step).
     let mut notes: Vec<Option<StepNote>> = Vec::new();
@@ -387,7 +397,16 @@ struct PairMatcher<'m, V> {
 impl<V: Operand> PairMatcher<'_, V> {
     /// Combines one many-side and one one-side sample (either may be a fill value).
     #[allow(clippy::too_many_arguments)]
-    fn apply(&mut self, ts: i64, stamp: usize, sig: usize, many_idx: Option<usize>, many_v: &V, one_idx: Option<usize>, one_v: &V) -> Result<()> {
+    fn apply(
+        &mut self,
+        ts: i64,
+        stamp: usize,
+        sig: usize,
+        many_idx: Option<usize>,
+        many_v: &V,
+        one_idx: Option<usize>,
+        one_v: &V,
+    ) -> Result<()> {
         let (fl, fr) = if self.swapped { (one_v, many_v) } else { (many_v, one_v) };
         let Some((mut value, keep)) = V::combine(self.op, fl, fr, &mut self.note) else { return Ok(()) };
         if self.return_bool {
@@ -400,7 +419,9 @@ impl<V: Operand> PairMatcher<'_, V> {
             None => {
                 let many_labels = match many_idx {
                     Some(i) => self.many[i].labels.clone(),
-                    None => match_labels(&self.one[one_idx.expect("a filled pair has one real side")].labels, self.matching),
+                    None => {
+                        match_labels(&self.one[one_idx.expect("a filled pair has one real side")].labels, self.matching)
+                    }
                 };
                 let one_labels = match one_idx {
                     Some(j) => self.one[j].labels.clone(),
@@ -428,7 +449,9 @@ impl<V: Operand> PairMatcher<'_, V> {
                 self.produced.resize(slot + 1, (0, 0));
             }
             if self.produced[slot] == (stamp, sig) {
-                return Err(Error::execution("multiple matches for labels: grouping labels must ensure unique matches"));
+                return Err(Error::execution(
+                    "multiple matches for labels: grouping labels must ensure unique matches",
+                ));
             }
             self.produced[slot] = (stamp, sig);
         }

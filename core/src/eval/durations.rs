@@ -101,7 +101,15 @@ pub(crate) fn format_ms(ms: i64) -> String {
     if ms < 0 {
         out.push('-');
     }
-    for (unit, len) in [("y", 31_536_000_000u64), ("w", 604_800_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, len) in [
+        ("y", 31_536_000_000u64),
+        ("w", 604_800_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= len {
             out.push_str(&format!("{}{unit}", rest / len));
             rest %= len;

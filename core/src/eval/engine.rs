@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use super::annotations::Annotations;
 use super::durations::DurationContext;
-use super::{hist, hist_stats};
 use super::series::{drop_metadata, StepRange, StepSeries, Val};
 use super::{aggregate, binary, functions, Querier, QueryOptions};
+use super::{hist, hist_stats};
 use crate::error::{Error, Result};
 use crate::model::{is_stale_nan, HPoint, Labels, Matcher, Point};
 use crate::promql::{AtModifier, Expr, ExprKind, MatrixSelector, Subquery, VectorSelector};
@@ -279,7 +279,12 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates a vector selector at every step. With `sample_times`, the
     /// values are the timestamps (in seconds) of the samples found, for `timestamp()`.
-    pub fn vector_selector(&mut self, sel: &VectorSelector, r: StepRange, sample_times: bool) -> Result<Vec<StepSeries>> {
+    pub fn vector_selector(
+        &mut self,
+        sel: &VectorSelector,
+        r: StepRange,
+        sample_times: bool,
+    ) -> Result<Vec<StepSeries>> {
         let offset = self.offset_ms(&sel.offset)?;
         let at = self.resolve_at(&sel.at);
         let lookback = self.lookback();
@@ -424,7 +429,14 @@ impl<'a> Evaluator<'a> {
 /// The sample an instant selector sees at each step: the latest one at or
 /// before the reference time and within the lookback delta, unless it is a
 /// stale marker.
-pub(crate) fn instant_points(points: &[Point], at: Option<i64>, offset: i64, lookback: i64, r: StepRange, sample_times: bool) -> Vec<Point> {
+pub(crate) fn instant_points(
+    points: &[Point],
+    at: Option<i64>,
+    offset: i64,
+    lookback: i64,
+    r: StepRange,
+    sample_times: bool,
+) -> Vec<Point> {
     let mut out = Vec::new();
     let mut next = 0; // first point after the reference time
     for ts in r.iter() {
@@ -446,7 +458,14 @@ pub(crate) fn instant_points(points: &[Point], at: Option<i64>, offset: i64, loo
 
 /// [`instant_points`] for a series that holds native histograms too: at
 /// each step the newest sample of either kind counts.
-pub(crate) fn instant_samples(s: &Series, at: Option<i64>, offset: i64, lookback: i64, r: StepRange, sample_times: bool) -> StepSeries {
+pub(crate) fn instant_samples(
+    s: &Series,
+    at: Option<i64>,
+    offset: i64,
+    lookback: i64,
+    r: StepRange,
+    sample_times: bool,
+) -> StepSeries {
     let mut out = StepSeries::new(Labels::new(), false);
     let (points, hists) = (&s.points, &s.histograms);
     // First sample of each kind after the reference time.
@@ -557,7 +576,11 @@ pub(crate) fn extend_window(points: &[Point], start: i64, end: i64, smoothed: bo
     if points[last].t <= start || points[first].t > end {
         return Vec::new();
     }
-    let left = if smoothed && points[first].t < start { interpolate(points[first], points[first + 1], start, false) } else { points[first].v };
+    let left = if smoothed && points[first].t < start {
+        interpolate(points[first], points[first + 1], start, false)
+    } else {
+        points[first].v
+    };
     let right = if smoothed && last > 0 && points[last].t > end {
         interpolate(points[last - 1], points[last], end, false)
     } else {
@@ -601,7 +624,8 @@ pub(crate) fn merge_same_labelsets(series: Vec<StepSeries>) -> Result<Vec<StepSe
             s.hpoints.sort_by_key(|p| p.t);
             let collides = s.points.windows(2).any(|w| w[0].t == w[1].t)
                 || s.hpoints.windows(2).any(|w| w[0].t == w[1].t)
-                || (!s.hpoints.is_empty() && s.points.iter().any(|p| s.hpoints.binary_search_by_key(&p.t, |h| h.t).is_ok()));
+                || (!s.hpoints.is_empty()
+                    && s.points.iter().any(|p| s.hpoints.binary_search_by_key(&p.t, |h| h.t).is_ok()));
             if collides {
                 return Err(Error::execution("vector cannot contain metrics with the same labelset"));
             }

@@ -58,7 +58,11 @@ pub(crate) fn divided(h: &FloatHistogram, divisor: f64) -> FloatHistogram {
     out
 }
 
-fn combined(mut h: FloatHistogram, op: fn(&mut FloatHistogram, &FloatHistogram) -> std::result::Result<CombineNotes, MixedSchemasError>, other: &FloatHistogram) -> Option<Combined> {
+fn combined(
+    mut h: FloatHistogram,
+    op: fn(&mut FloatHistogram, &FloatHistogram) -> std::result::Result<CombineNotes, MixedSchemasError>,
+    other: &FloatHistogram,
+) -> Option<Combined> {
     let notes = op(&mut h, other).ok()?;
     Some(Combined { h, collision: notes.counter_reset_collision, reconciled: notes.custom_bounds_reconciled })
 }
@@ -73,7 +77,6 @@ pub(crate) fn sub(a: &FloatHistogram, b: &FloatHistogram) -> Option<Combined> {
     combined(a.clone(), FloatHistogram::sub, b)
 }
 
-
 /// Whether a counter reset happened between `prev` and `curr`, judged by
 /// the values alone (counter-reset hints ignored).
 pub(crate) fn detect_reset_by_value(curr: &FloatHistogram, prev: &FloatHistogram) -> bool {
@@ -81,7 +84,6 @@ pub(crate) fn detect_reset_by_value(curr: &FloatHistogram, prev: &FloatHistogram
     unhinted.counter_reset_hint = CounterResetHint::Unknown;
     unhinted.detect_reset(prev)
 }
-
 
 /// Go's `FloatHistogram.String()`, e.g. `{count:4, sum:5, [-2,-1):1,
 /// [-0.001,0.001]:2, (1,2]:1}`: the populated buckets in ascending order with
@@ -131,9 +133,6 @@ pub(crate) fn quantile(q: f64, h: &FloatHistogram) -> (f64, QuantileNote) {
     };
     (v, note)
 }
-
-
-
 
 /// The value at `t` on the line from `a` to `b`; for a counter that reset
 /// between them the line starts at zero. `None` when the two cannot be combined.
@@ -213,7 +212,13 @@ impl HistogramSum {
     }
 
     /// mean = mean·(n-1)/n + h/n, compensated.
-    fn move_mean(mean: &mut FloatHistogram, c: &mut Option<FloatHistogram>, h: &FloatHistogram, n: f64, reconciled: &mut bool) -> bool {
+    fn move_mean(
+        mean: &mut FloatHistogram,
+        c: &mut Option<FloatHistogram>,
+        h: &FloatHistogram,
+        n: f64,
+        reconciled: &mut bool,
+    ) -> bool {
         let q = (n - 1.0) / n;
         if let Some(c) = c.as_mut() {
             c.mul(q);
@@ -242,9 +247,7 @@ impl HistogramSum {
     pub fn finish(self) -> FloatHistogram {
         let (mut value, mut compensation) = match self.incremental_mean {
             Some(mean) => (mean, self.compensation),
-            None if self.mean => {
-                (divided(&self.sum, self.count), self.compensation.map(|c| divided(&c, self.count)))
-            }
+            None if self.mean => (divided(&self.sum, self.count), self.compensation.map(|c| divided(&c, self.count))),
             None => (self.sum, self.compensation),
         };
         if let Some(c) = compensation.take() {

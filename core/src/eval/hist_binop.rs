@@ -51,7 +51,12 @@ fn hist(h: FloatHistogram) -> StepValue {
 /// `l op r` for samples of either kind: the value and, for comparisons,
 /// whether it holds (the value is then the left-hand side's). `None` drops
 /// the pair and leaves a note.
-pub(crate) fn hist_binop(op: BinaryOp, l: &StepValue, r: &StepValue, note: &mut Option<StepNote>) -> Option<(StepValue, bool)> {
+pub(crate) fn hist_binop(
+    op: BinaryOp,
+    l: &StepValue,
+    r: &StepValue,
+    note: &mut Option<StepNote>,
+) -> Option<(StepValue, bool)> {
     let incompatible = |note: &mut Option<StepNote>| {
         *note = Some(StepNote::IncompatibleTypes(type_name(l), type_name(r)));
         None

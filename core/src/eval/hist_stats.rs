@@ -38,7 +38,10 @@ fn walk(expr: &Expr, stats: bool, out: &mut HashSet<usize>) {
         ExprKind::Call(c) => {
             let stats = match c.func.as_str() {
                 "histogram_count" | "histogram_sum" | "histogram_avg" => true,
-                "histogram_quantile" | "histogram_quantiles" | "histogram_fraction" | "histogram_stddev"
+                "histogram_quantile"
+                | "histogram_quantiles"
+                | "histogram_fraction"
+                | "histogram_stddev"
                 | "histogram_stdvar" => return,
                 _ => stats,
             };

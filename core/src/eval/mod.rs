@@ -141,7 +141,9 @@ pub fn evaluate(
 
 fn check_range(start: i64, end: i64, step: i64) -> Result<()> {
     if step <= 0 {
-        return Err(Error::invalid("zero or negative query resolution step widths are not accepted. Try a positive integer"));
+        return Err(Error::invalid(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer",
+        ));
     }
     if end < start {
         return Err(Error::invalid("end timestamp must not be before start time"));
@@ -234,6 +236,10 @@ fn range_value(val: Val, range: StepRange, opts: &QueryOptions) -> Result<Value>
             apply_name_drops(&mut series, opts);
             Value::Matrix(into_matrix(merge_same_labelsets(series)?))
         }
-        Val::String(_) => return Err(Error::invalid("invalid expression type \"string\" for range query, must be Scalar or instant Vector")),
+        Val::String(_) => {
+            return Err(Error::invalid(
+                "invalid expression type \"string\" for range query, must be Scalar or instant Vector",
+            ))
+        }
     })
 }

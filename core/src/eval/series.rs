@@ -118,7 +118,10 @@ pub(crate) enum StepValue {
 }
 
 /// Floats and histograms of one series merged into time order.
-pub(crate) fn merge_samples<'a>(points: &'a [Point], hpoints: &'a [HPoint]) -> impl Iterator<Item = (i64, StepValue)> + 'a {
+pub(crate) fn merge_samples<'a>(
+    points: &'a [Point],
+    hpoints: &'a [HPoint],
+) -> impl Iterator<Item = (i64, StepValue)> + 'a {
     let (mut i, mut j) = (0, 0);
     std::iter::from_fn(move || {
         let float_next = match (points.get(i), hpoints.get(j)) {
@@ -215,21 +218,19 @@ pub(crate) fn drop_metadata(labels: &Labels) -> Labels {
     if !labels.iter().any(|l| is_metadata_label(&l.name)) {
         return labels.clone();
     }
-    Labels::from_pairs(labels.iter().filter(|l| !is_metadata_label(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())))
+    Labels::from_pairs(
+        labels.iter().filter(|l| !is_metadata_label(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
+    )
 }
 
 /// `labels` restricted to `names`.
 pub(crate) fn keep_labels(labels: &Labels, names: &[String]) -> Labels {
-    Labels::from_pairs(
-        labels.iter().filter(|l| names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
-    )
+    Labels::from_pairs(labels.iter().filter(|l| names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())))
 }
 
 /// `labels` without `names`.
 pub(crate) fn remove_labels(labels: &Labels, names: &[String]) -> Labels {
-    Labels::from_pairs(
-        labels.iter().filter(|l| !names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())),
-    )
+    Labels::from_pairs(labels.iter().filter(|l| !names.contains(&l.name)).map(|l| (l.name.as_str(), l.value.as_str())))
 }
 
 /// Renders labels as Go's `labels.Labels.String()` does (used in error

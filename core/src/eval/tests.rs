@@ -156,7 +156,9 @@ fn sample_limit_cancel_and_timeout_abort_queries() {
 #[test]
 fn matching_errors_use_prometheus_wording() {
     let mut m = Mem::default();
-    m.add(r#"a{job="x", i="1"}"#, &[(0, 1.0)]).add(r#"a{job="x", i="2"}"#, &[(0, 1.0)]).add(r#"b{job="x"}"#, &[(0, 1.0)]);
+    m.add(r#"a{job="x", i="1"}"#, &[(0, 1.0)])
+        .add(r#"a{job="x", i="2"}"#, &[(0, 1.0)])
+        .add(r#"b{job="x"}"#, &[(0, 1.0)]);
     let o = QueryOptions::default();
     let e = instant_query(&m, "b + on(job) a", 0, &o).unwrap_err();
     assert_eq!(
@@ -164,7 +166,10 @@ fn matching_errors_use_prometheus_wording() {
         r#"found duplicate series for the match group {job="x"} on the right hand-side of the operation: [{__name__="a", i="2", job="x"}, {__name__="a", i="1", job="x"}];many-to-many matching not allowed: matching labels must be unique on one side"#
     );
     let e = instant_query(&m, "a + on(job) b", 0, &o).unwrap_err();
-    assert_eq!(e.to_string(), "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)");
+    assert_eq!(
+        e.to_string(),
+        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+    );
     let ok = vector(instant_query(&m, "a + on(job) group_left b", 0, &o).unwrap());
     assert_eq!(ok.len(), 2);
 }
@@ -265,7 +270,9 @@ fn bad_arguments_are_errors_not_panics() {
 /// The histogram samples of an instant vector, by series.
 fn histograms(r: &QueryResult) -> Vec<(String, FloatHistogram)> {
     match &r.value {
-        Value::Vector(v) => v.iter().filter_map(|s| s.h.as_ref().map(|h| (s.labels.to_string(), (**h).clone()))).collect(),
+        Value::Vector(v) => {
+            v.iter().filter_map(|s| s.h.as_ref().map(|h| (s.labels.to_string(), (**h).clone()))).collect()
+        }
         other => panic!("expected a vector, got {other:?}"),
     }
 }
@@ -292,7 +299,10 @@ fn histogram_selectors_honour_lookback_and_stale_markers() {
     assert_eq!(at("old", 299_999).len(), 1);
     assert!(at("old", 300_000).is_empty(), "exactly lookback old is gone");
     let range = matrix(range_query(&m, "h", 0, 120_000, 30_000, &o).unwrap());
-    assert_eq!(range[0].histograms.iter().map(|p| (p.t, p.h.count)).collect::<Vec<_>>(), vec![(0, 1.0), (30_000, 1.0), (60_000, 2.0), (90_000, 2.0)]);
+    assert_eq!(
+        range[0].histograms.iter().map(|p| (p.t, p.h.count)).collect::<Vec<_>>(),
+        vec![(0, 1.0), (30_000, 1.0), (60_000, 2.0), (90_000, 2.0)]
+    );
     assert!(range[0].points.is_empty());
 }
 
@@ -344,7 +354,10 @@ fn binary_operators_on_histograms() {
     assert_eq!(vector(instant_query(&m, "h == bool h", 0, &o).unwrap())[0].1, 1.0);
     let r = instant_query(&m, "h + 1", 0, &o).unwrap();
     assert!(vector(r.clone()).is_empty());
-    assert_eq!(r.infos, vec![r#"PromQL info: incompatible sample types encountered for binary operator "+": histogram + float"#]);
+    assert_eq!(
+        r.infos,
+        vec![r#"PromQL info: incompatible sample types encountered for binary operator "+": histogram + float"#]
+    );
     let r = instant_query(&m, "h > 1", 0, &o).unwrap();
     assert!(vector(r.clone()).is_empty(), "histograms do not compare with floats");
     // The one bucket is (0.5, 1].
@@ -363,10 +376,18 @@ fn range_functions_over_mixed_windows() {
     let o = QueryOptions::default();
     let r = instant_query(&m, "max_over_time(mixed[1m])", 45_000, &o).unwrap();
     assert_eq!(vector(r.clone()), vec![("{}".to_string(), 3.0)]);
-    assert_eq!(r.infos, vec![r#"PromQL info: ignored histograms in a range containing both floats and histograms for metric name "mixed""#]);
+    assert_eq!(
+        r.infos,
+        vec![
+            r#"PromQL info: ignored histograms in a range containing both floats and histograms for metric name "mixed""#
+        ]
+    );
     let r = instant_query(&m, "sum_over_time(mixed[1m])", 45_000, &o).unwrap();
     assert!(vector(r.clone()).is_empty());
-    assert_eq!(r.warnings, vec![r#"PromQL warning: encountered a mix of histograms and floats for metric name "mixed""#]);
+    assert_eq!(
+        r.warnings,
+        vec![r#"PromQL warning: encountered a mix of histograms and floats for metric name "mixed""#]
+    );
     assert_eq!(vector(instant_query(&m, "count_over_time(mixed[1m])", 45_000, &o).unwrap())[0].1, 3.0);
     assert_eq!(vector(instant_query(&m, "changes(mixed[1m])", 45_000, &o).unwrap())[0].1, 2.0);
     let last = histograms(&instant_query(&m, "last_over_time(mixed[1m])", 45_000, &o).unwrap());

@@ -396,7 +396,8 @@ impl FloatHistogram {
     /// All buckets in ascending order of value: negative, zero (if populated),
     /// positive. Buckets overlapping the zero bucket are clipped to it.
     pub fn all_buckets(&self) -> impl Iterator<Item = Bucket> + '_ {
-        let negative = span_iter_rev(&self.negative_spans, &self.negative_buckets).map(|(i, c)| self.negative_bucket(i, c));
+        let negative =
+            span_iter_rev(&self.negative_spans, &self.negative_buckets).map(|(i, c)| self.negative_bucket(i, c));
         negative
             .chain(self.populated_zero_bucket())
             .chain(self.positive_buckets_iter())
@@ -406,7 +407,8 @@ impl FloatHistogram {
     /// All buckets in descending order of value: positive, zero (if
     /// populated), negative.
     pub fn all_buckets_rev(&self) -> impl Iterator<Item = Bucket> + '_ {
-        let positive = span_iter_rev(&self.positive_spans, &self.positive_buckets).map(|(i, c)| self.positive_bucket(i, c));
+        let positive =
+            span_iter_rev(&self.positive_spans, &self.positive_buckets).map(|(i, c)| self.positive_bucket(i, c));
         positive
             .chain(self.populated_zero_bucket())
             .chain(self.negative_buckets_iter())
@@ -416,8 +418,10 @@ impl FloatHistogram {
     /// Removes empty buckets and joins spans at most `max_empty` buckets apart
     /// (Prometheus's `Compact`). Use 0 for the canonical form.
     pub fn compact(&mut self, max_empty: u32) {
-        (self.positive_spans, self.positive_buckets) = compact_side(&self.positive_spans, &self.positive_buckets, max_empty);
-        (self.negative_spans, self.negative_buckets) = compact_side(&self.negative_spans, &self.negative_buckets, max_empty);
+        (self.positive_spans, self.positive_buckets) =
+            compact_side(&self.positive_spans, &self.positive_buckets, max_empty);
+        (self.negative_spans, self.negative_buckets) =
+            compact_side(&self.negative_spans, &self.negative_buckets, max_empty);
     }
 }
 
@@ -586,11 +590,7 @@ mod tests {
         let got: Vec<_> = h.all_buckets().map(|b| (b.lower, b.upper, b.lower_inclusive, b.upper_inclusive)).collect();
         assert_eq!(
             got,
-            vec![
-                (f64::NEG_INFINITY, 5.0, true, true),
-                (5.0, 10.0, false, true),
-                (10.0, f64::INFINITY, false, true)
-            ]
+            vec![(f64::NEG_INFINITY, 5.0, true, true), (5.0, 10.0, false, true), (10.0, f64::INFINITY, false, true)]
         );
     }
 }

@@ -82,7 +82,8 @@ mod tests {
 
     #[test]
     fn exponential_buckets_with_zero_and_negative_buckets() {
-        let got = h("{{schema:0 count:8 sum:3.5 z_bucket:1 z_bucket_w:0.25 buckets:[2 0 3] n_buckets:[2]}}").to_api_json();
+        let got =
+            h("{{schema:0 count:8 sum:3.5 z_bucket:1 z_bucket_w:0.25 buckets:[2 0 3] n_buckets:[2]}}").to_api_json();
         assert_eq!(
             got,
             r#"{"count":"8","sum":"3.5","buckets":[[1,"-1","-0.5","2"],[3,"-0.25","0.25","1"],[0,"0.5","1","2"],[0,"2","4","3"]]}"#

@@ -116,7 +116,8 @@ impl FloatHistogram {
             return Ok((self.zero_compensation(), notes));
         }
         let mut comp = comp.unwrap_or_else(|| self.zero_compensation());
-        let notes = CombineNotes { counter_reset_collision: self.merge_counter_reset_hint(other), ..Default::default() };
+        let notes =
+            CombineNotes { counter_reset_collision: self.merge_counter_reset_hint(other), ..Default::default() };
         for (field, c, inc) in [
             (&mut self.count, &mut comp.count, other.count),
             (&mut self.sum, &mut comp.sum, other.sum),
@@ -238,7 +239,8 @@ mod tests {
         ]);
         assert!(got.approx_eq(&h("{{schema:0 count:28 sum:8.3}}"), 1e-12), "{got}");
         // Buckets are compensated too.
-        let got = kahan_sum(&["{{buckets:[1 1]}}", "{{buckets:[1e100 0]}}", "{{buckets:[1 1]}}", "{{buckets:[-1e100 0]}}"]);
+        let got =
+            kahan_sum(&["{{buckets:[1 1]}}", "{{buckets:[1e100 0]}}", "{{buckets:[1 1]}}", "{{buckets:[-1e100 0]}}"]);
         assert_eq!(got.positive_buckets, vec![2.0, 2.0]);
     }
 

@@ -33,15 +33,15 @@ mod validate;
 #[cfg(test)]
 mod properties;
 
-pub use json::ApiBucket;
-pub use kahan::kahan_inc;
-pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
-pub(crate) use ops::almost_equal;
-pub use stats::QuantileNaNNote;
 pub use buckets::{
     bucket_bound, exponential_bound, index_in_schema, is_exponential_schema, Bucket, LayoutBuilder, SpanIter,
     MAX_EXPONENTIAL_SCHEMA, MIN_EXPONENTIAL_SCHEMA,
 };
+pub use json::ApiBucket;
+pub use kahan::kahan_inc;
+pub(crate) use ops::almost_equal;
+pub use ops::{custom_bounds_match, CombineNotes, MixedSchemasError};
+pub use stats::QuantileNaNNote;
 
 /// Schema number of histograms with custom bucket bounds.
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
@@ -85,9 +85,14 @@ impl CounterResetHint {
 
     /// The hint called `name` (see [`CounterResetHint::name`]).
     pub fn from_name(name: &str) -> Option<CounterResetHint> {
-        [CounterResetHint::Unknown, CounterResetHint::CounterReset, CounterResetHint::NotCounterReset, CounterResetHint::Gauge]
-            .into_iter()
-            .find(|h| h.name() == name)
+        [
+            CounterResetHint::Unknown,
+            CounterResetHint::CounterReset,
+            CounterResetHint::NotCounterReset,
+            CounterResetHint::Gauge,
+        ]
+        .into_iter()
+        .find(|h| h.name() == name)
     }
 }
 
@@ -135,6 +140,10 @@ fn promql_testdata_dir() -> std::path::PathBuf {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut candidates: Vec<std::path::PathBuf> =
         std::env::var_os("PROMQL_TESTDATA").map(Into::into).into_iter().collect();
-    candidates.extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
-    candidates.into_iter().find(|p| p.join("literals.test").is_file()).expect("promqltest files not found; set PROMQL_TESTDATA")
+    candidates
+        .extend(["testdata/promql", "../shared/promql-testdata", "../../shared/promql-testdata"].map(|p| root.join(p)));
+    candidates
+        .into_iter()
+        .find(|p| p.join("literals.test").is_file())
+        .expect("promqltest files not found; set PROMQL_TESTDATA")
 }

@@ -64,10 +64,10 @@ struct Fields {
 impl Fields {
     fn build(self, end: usize) -> Result<FloatHistogram> {
         let schema = self.schema.unwrap_or(0);
-        let schema = i32::try_from(schema)
-            .ok()
-            .filter(|&s| is_exponential_schema(s) || s == CUSTOM_BUCKETS_SCHEMA)
-            .ok_or_else(|| notation_error(end, format!("schema {schema} is neither -4..=8 nor -53 (custom buckets)")))?;
+        let schema =
+            i32::try_from(schema).ok().filter(|&s| is_exponential_schema(s) || s == CUSTOM_BUCKETS_SCHEMA).ok_or_else(
+                || notation_error(end, format!("schema {schema} is neither -4..=8 nor -53 (custom buckets)")),
+            )?;
         let custom = schema == CUSTOM_BUCKETS_SCHEMA;
         if !custom && self.custom_values.is_some() {
             return Err(notation_error(end, "custom_values needs schema -53"));
@@ -75,9 +75,8 @@ impl Fields {
         if custom && (!self.negative.is_empty() || self.zero_count != 0.0) {
             return Err(notation_error(end, "histograms with custom buckets have no negative or zero buckets"));
         }
-        let offset = |o: i64| {
-            i32::try_from(o).map_err(|_| notation_error(end, format!("bucket offset {o} is out of range")))
-        };
+        let offset =
+            |o: i64| i32::try_from(o).map_err(|_| notation_error(end, format!("bucket offset {o} is out of range")));
         let span = |buckets: &[f64], offset: i32| {
             if buckets.is_empty() {
                 Vec::new()
@@ -287,7 +286,13 @@ fn write_list(f: &mut fmt::Formatter<'_>, key: &str, values: &[f64]) -> fmt::Res
 /// leaving out empty buckets at either end. (Only absurd bucket indices,
 /// more than a million buckets apart, stay separate spans; they are written
 /// one after the other, which the notation cannot read back.)
-fn write_side(f: &mut fmt::Formatter<'_>, offset_key: &str, buckets_key: &str, spans: &[BucketSpan], buckets: &[f64]) -> fmt::Result {
+fn write_side(
+    f: &mut fmt::Formatter<'_>,
+    offset_key: &str,
+    buckets_key: &str,
+    spans: &[BucketSpan],
+    buckets: &[f64],
+) -> fmt::Result {
     let (spans, buckets) = compact_side(spans, buckets, u32::MAX);
     let mut rest = buckets.as_slice();
     for span in spans {
@@ -308,7 +313,12 @@ fn write_side(f: &mut fmt::Formatter<'_>, offset_key: &str, buckets_key: &str, s
 impl fmt::Display for FloatHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{{{{schema:{}", self.schema)?;
-        for (key, v) in [("count", self.count), ("sum", self.sum), ("z_bucket", self.zero_count), ("z_bucket_w", self.zero_threshold)] {
+        for (key, v) in [
+            ("count", self.count),
+            ("sum", self.sum),
+            ("z_bucket", self.zero_count),
+            ("z_bucket_w", self.zero_threshold),
+        ] {
             if v != 0.0 {
                 write!(f, " {key}:{}", go_format_g(v))?;
             }
@@ -377,7 +387,10 @@ mod tests {
 
     #[test]
     fn bad_input_gets_a_clear_error_with_position() {
-        assert_eq!(err("{{count:1 count:2}}"), "invalid histogram notation at byte 10: duplicate key \"count\" in histogram");
+        assert_eq!(
+            err("{{count:1 count:2}}"),
+            "invalid histogram notation at byte 10: duplicate key \"count\" in histogram"
+        );
         assert_eq!(err("{{foo:1}}"), "invalid histogram notation at byte 2: expected a key, found \"foo\"");
         assert_eq!(err("{{count:x}}"), "invalid histogram notation at byte 8: expected a number, found \"x\"");
         assert_eq!(err("{{schema:1.5}}"), "invalid histogram notation at byte 9: expected an integer, found \"1.5\"");
@@ -439,8 +452,21 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let valid = "{{schema:-53 count:9 sum:-2.5 z_bucket_w:0.001 offset:-2 buckets:[1 2] custom_values:[1 2] counter_reset_hint:gauge}}";
-        let mut inputs: Vec<String> = (0..valid.len()).filter(|&i| valid.is_char_boundary(i)).map(|i| valid[..i].to_string()).collect();
-        inputs.extend(["{{", "}}", "{{:}}", "{{count:}}", "{{buckets:[}}", "{{é:1}}", "{{count:1é}}", "{{schema:-99999999999999999999}}"].map(String::from));
+        let mut inputs: Vec<String> =
+            (0..valid.len()).filter(|&i| valid.is_char_boundary(i)).map(|i| valid[..i].to_string()).collect();
+        inputs.extend(
+            [
+                "{{",
+                "}}",
+                "{{:}}",
+                "{{count:}}",
+                "{{buckets:[}}",
+                "{{é:1}}",
+                "{{count:1é}}",
+                "{{schema:-99999999999999999999}}",
+            ]
+            .map(String::from),
+        );
         for (i, c) in valid.char_indices() {
             for replacement in ["", " ", "[", "]", "}", ":", "x", "é"] {
                 inputs.push(format!("{}{replacement}{}", &valid[..i], &valid[i + c.len_utf8()..]));
@@ -464,8 +490,9 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             let mut rest = text.as_str();
             while let Some(start) = rest.find("{{") {
-                let (h, used) = FloatHistogram::parse_test_notation_prefix(&rest[start..])
-                    .unwrap_or_else(|e| panic!("{}: {e}: {}", path.display(), &rest[start..start + 60.min(rest.len() - start)]));
+                let (h, used) = FloatHistogram::parse_test_notation_prefix(&rest[start..]).unwrap_or_else(|e| {
+                    panic!("{}: {e}: {}", path.display(), &rest[start..start + 60.min(rest.len() - start)])
+                });
                 assert_eq!(parse(&h.to_string()).to_string(), h.to_string());
                 parsed += 1;
                 rest = &rest[start + used..];

@@ -92,7 +92,11 @@ pub(crate) fn beyond_zero_bucket(index: i32, schema: i32, threshold: f64) -> boo
 
 /// Merges `b` (scaled by `sign`) into `a`: every bucket of either appears in the
 /// result, buckets of both are summed.
-fn merge_sides(a: impl Iterator<Item = (i32, f64)>, b: impl Iterator<Item = (i32, f64)>, sign: f64) -> (Vec<BucketSpan>, Vec<f64>) {
+fn merge_sides(
+    a: impl Iterator<Item = (i32, f64)>,
+    b: impl Iterator<Item = (i32, f64)>,
+    sign: f64,
+) -> (Vec<BucketSpan>, Vec<f64>) {
     let mut out = LayoutBuilder::new(0);
     let (mut a, mut b) = (a.peekable(), b.peekable());
     loop {
@@ -146,7 +150,8 @@ impl FloatHistogram {
         if self.uses_custom_buckets() != other.uses_custom_buckets() {
             return Err(MixedSchemasError);
         }
-        let mut notes = CombineNotes { counter_reset_collision: self.merge_counter_reset_hint(other), ..Default::default() };
+        let mut notes =
+            CombineNotes { counter_reset_collision: self.merge_counter_reset_hint(other), ..Default::default() };
         self.count += sign * other.count;
         self.sum += sign * other.sum;
         if self.uses_custom_buckets() {
@@ -173,7 +178,8 @@ impl FloatHistogram {
     /// Adds custom buckets; returns whether the bounds differed and had to be reconciled.
     fn combine_custom_buckets(&mut self, other: &FloatHistogram, sign: f64) -> bool {
         if custom_bounds_match(&self.custom_values, &other.custom_values) {
-            (self.positive_spans, self.positive_buckets) = merge_sides(self.positive_indexed(), other.positive_indexed(), sign);
+            (self.positive_spans, self.positive_buckets) =
+                merge_sides(self.positive_indexed(), other.positive_indexed(), sign);
             return false;
         }
         let shared = intersect_bounds(&self.custom_values, &other.custom_values);
@@ -408,7 +414,12 @@ impl FloatHistogram {
             )
         };
         side_reset(&self.positive_spans, &self.positive_buckets, &previous.positive_spans, &previous.positive_buckets)
-            || side_reset(&self.negative_spans, &self.negative_buckets, &previous.negative_spans, &previous.negative_buckets)
+            || side_reset(
+                &self.negative_spans,
+                &self.negative_buckets,
+                &previous.negative_spans,
+                &previous.negative_buckets,
+            )
     }
 
     /// Counter-reset detection between custom-bucket histograms with different
@@ -718,10 +729,19 @@ mod tests {
         assert!(reset("{{z_bucket_w:1}}", "{{z_bucket_w:0.5}}"));
         // Coarser resolution: previous buckets are merged before comparing.
         assert!(!reset("{{schema:1 count:2 offset:1 buckets:[1 1]}}", "{{schema:0 count:2 offset:1 buckets:[2]}}"));
-        assert!(reset("{{schema:1 count:3 offset:1 buckets:[1 2]}}", "{{schema:0 count:3 offset:1 buckets:[2] n_buckets:[1]}}"));
+        assert!(reset(
+            "{{schema:1 count:3 offset:1 buckets:[1 2]}}",
+            "{{schema:0 count:3 offset:1 buckets:[2] n_buckets:[1]}}"
+        ));
         // A wider zero bucket absorbs the previous buckets it covers.
-        assert!(!reset("{{count:3 z_bucket_w:0.1 z_bucket:1 buckets:[2 1]}}", "{{count:3 z_bucket_w:1 z_bucket:3 offset:1 buckets:[1]}}"));
-        assert!(reset("{{count:3 z_bucket_w:0.1 z_bucket:1 buckets:[2 1]}}", "{{count:3 z_bucket_w:1 z_bucket:2 offset:1 buckets:[1]}}"));
+        assert!(!reset(
+            "{{count:3 z_bucket_w:0.1 z_bucket:1 buckets:[2 1]}}",
+            "{{count:3 z_bucket_w:1 z_bucket:3 offset:1 buckets:[1]}}"
+        ));
+        assert!(reset(
+            "{{count:3 z_bucket_w:0.1 z_bucket:1 buckets:[2 1]}}",
+            "{{count:3 z_bucket_w:1 z_bucket:2 offset:1 buckets:[1]}}"
+        ));
         // Exponential after custom (and back) is a reset.
         assert!(reset("{{schema:-53 count:1 buckets:[1]}}", "{{schema:0 count:1 buckets:[1]}}"));
         assert!(reset("{{schema:0 count:1 buckets:[1]}}", "{{schema:-53 count:1 buckets:[1]}}"));

@@ -24,7 +24,15 @@ fn random_histogram(rng: &mut StdRng, schema: i32, zero_threshold: f64) -> Float
     let (positive_spans, positive_buckets) = random_side(rng);
     let (negative_spans, negative_buckets) = random_side(rng);
     let zero_count = if rng.gen_bool(0.5) { f64::from(rng.gen_range(0..10)) } else { 0.0 };
-    let mut h = FloatHistogram { schema, zero_count, positive_spans, positive_buckets, negative_spans, negative_buckets, ..Default::default() };
+    let mut h = FloatHistogram {
+        schema,
+        zero_count,
+        positive_spans,
+        positive_buckets,
+        negative_spans,
+        negative_buckets,
+        ..Default::default()
+    };
     // Adding an empty histogram with the wanted zero threshold widens this one's.
     h.add(&FloatHistogram { schema, zero_threshold, ..Default::default() }).unwrap();
     h.count = bucket_total(&h);

@@ -60,7 +60,8 @@ impl FloatHistogram {
         let mut buckets: Box<dyn Iterator<Item = Bucket>> =
             if forward { Box::new(self.all_buckets()) } else { Box::new(self.all_buckets_rev()) };
         let mut rank = if forward { q * self.count } else { (1.0 - q) * self.count };
-        let empty = Bucket { lower: 0.0, upper: 0.0, lower_inclusive: false, upper_inclusive: false, count: 0.0, index: 0 };
+        let empty =
+            Bucket { lower: 0.0, upper: 0.0, lower_inclusive: false, upper_inclusive: false, count: 0.0, index: 0 };
         let (mut bucket, mut count) = (empty, 0.0);
         for b in buckets.by_ref() {
             bucket = b;
@@ -329,7 +330,10 @@ mod tests {
         ];
         for (text, lower, upper, want) in cases {
             let (got, nan) = h(text).fraction(lower, upper);
-            assert!(super::super::ops::almost_equal(got, want, 1e-6), "fraction({lower}, {upper}, {text}) = {got}, want {want}");
+            assert!(
+                super::super::ops::almost_equal(got, want, 1e-6),
+                "fraction({lower}, {upper}, {text}) = {got}, want {want}"
+            );
             assert!(!nan);
         }
     }
@@ -399,15 +403,28 @@ mod tests {
         // native_histograms.test: histogram_stddev / histogram_stdvar.
         let nbuckets3 = "buckets:[0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 0 1 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 ] n_buckets:[0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 ]";
         let cases = [
-            ("{{schema:2 count:4 sum:10 buckets:[1 0 0 0 1 0 0 1 1]}}".to_string(), 1.0787993180043811, 1.163807968526718),
-            ("{{schema:8 count:10 sum:10 buckets:[1 2 3 4]}}".to_string(), 0.0048960313898237465, 2.3971123370139447e-05),
+            (
+                "{{schema:2 count:4 sum:10 buckets:[1 0 0 0 1 0 0 1 1]}}".to_string(),
+                1.0787993180043811,
+                1.163807968526718,
+            ),
+            (
+                "{{schema:8 count:10 sum:10 buckets:[1 2 3 4]}}".to_string(),
+                0.0048960313898237465,
+                2.3971123370139447e-05,
+            ),
             (format!("{{{{schema:3 count:7 sum:62 z_bucket:1 {nbuckets3}}}}}"), 42.94723640026, 1844.4651144196398),
             (
-                "{{schema:0 count:10 sum:-112946 z_bucket:0 n_buckets:[0 0 1 1 1 0 1 1 0 0 3 0 0 0 1 0 0 1]}}".to_string(),
+                "{{schema:0 count:10 sum:-112946 z_bucket:0 n_buckets:[0 0 1 1 1 0 1 1 0 0 3 0 0 0 1 0 0 1]}}"
+                    .to_string(),
                 27556.344499842,
                 759352122.1939945,
             ),
-            ("{{schema:0 count:10 sum:-100 z_bucket:0 n_buckets:[0 0 0 0 10]}}".to_string(), 1.3137084989848, 1.725830020304794),
+            (
+                "{{schema:0 count:10 sum:-100 z_bucket:0 n_buckets:[0 0 0 0 10]}}".to_string(),
+                1.3137084989848,
+                1.725830020304794,
+            ),
         ];
         for (text, stddev, stdvar) in cases {
             let x = h(&text);

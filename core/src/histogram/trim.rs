@@ -62,7 +62,10 @@ fn fraction_below(lower: f64, upper: f64, x: f64, scale: Scale) -> f64 {
 fn keep_of(b: &Bucket, x: f64, keep: Keep, scale: Scale) -> Kept {
     let full = Kept { count: b.count, representative: representative(b.lower, b.upper, scale) };
     let none = Kept { count: 0.0, representative: 0.0 };
-    let partial = |fraction: f64, lo: f64, hi: f64| Kept { count: b.count * fraction, representative: representative(lo, hi, scale) };
+    let partial = |fraction: f64, lo: f64, hi: f64| Kept {
+        count: b.count * fraction,
+        representative: representative(lo, hi, scale),
+    };
     match keep {
         Keep::Below if b.upper <= x => full,
         Keep::Below if b.lower >= x => none,
@@ -154,12 +157,18 @@ mod tests {
         // Half of (1,2] lies below √2 on the logarithmic scale; its observations sit at 2^0.25.
         let got = x.trim_upper(std::f64::consts::SQRT_2);
         assert!(
-            got.approx_eq(&h("{{count:8 sum:0.2570938865989847 z_bucket:1 z_bucket_w:0.001 buckets:[2 2] n_buckets:[1 2]}}"), 1e-6),
+            got.approx_eq(
+                &h("{{count:8 sum:0.2570938865989847 z_bucket:1 z_bucket_w:0.001 buckets:[2 2] n_buckets:[1 2]}}"),
+                1e-6
+            ),
             "{got}"
         );
         // A cutoff on a bucket boundary needs no interpolation.
         let got = x.trim_lower(2.0);
-        assert!(got.approx_eq(&h("{{count:24 sum:113.13708498984761 z_bucket_w:0.001 offset:2 buckets:[8 16]}}"), 1e-6), "{got}");
+        assert!(
+            got.approx_eq(&h("{{count:24 sum:113.13708498984761 z_bucket_w:0.001 offset:2 buckets:[8 16]}}"), 1e-6),
+            "{got}"
+        );
         // Nothing trimmed: unchanged, sum included.
         assert_eq!(x.trim_lower(f64::NEG_INFINITY), x);
         assert_eq!(x.trim_upper(f64::INFINITY), x);
@@ -172,10 +181,16 @@ mod tests {
     fn custom_buckets_trim_linearly_and_infinite_buckets_all_or_nothing() {
         let c = h("{{schema:-53 sum:172.5 count:15 custom_values:[5 10 15 20] buckets:[1 6 4 3 1]}}");
         let got = c.trim_upper(13.0);
-        assert!(got.approx_eq(&h("{{schema:-53 count:9.4 sum:75.1 custom_values:[5 10 15 20] buckets:[1 6 2.4]}}"), 1e-9), "{got}");
+        assert!(
+            got.approx_eq(&h("{{schema:-53 count:9.4 sum:75.1 custom_values:[5 10 15 20] buckets:[1 6 2.4]}}"), 1e-9),
+            "{got}"
+        );
         // The (20,+Inf] bucket: none of it below 50, all of it above 13 (standing at 20).
         let got = c.trim_upper(50.0);
-        assert!(got.approx_eq(&h("{{schema:-53 count:14 sum:150 custom_values:[5 10 15 20] buckets:[1 6 4 3]}}"), 1e-9), "{got}");
+        assert!(
+            got.approx_eq(&h("{{schema:-53 count:14 sum:150 custom_values:[5 10 15 20] buckets:[1 6 4 3]}}"), 1e-9),
+            "{got}"
+        );
         // The (-Inf,5] bucket counts as [0,5].
         assert_eq!(c.trim_lower(0.0), c);
         assert_eq!(c.trim_upper(0.0).count, 0.0);
@@ -196,7 +211,8 @@ mod tests {
             let line = lines[i].trim();
             i += 1;
             if let Some(at) = line.find("{{") {
-                if !line.starts_with("eval") && !line.starts_with('#') && lines[i - 1].starts_with(char::is_whitespace) {
+                if !line.starts_with("eval") && !line.starts_with('#') && lines[i - 1].starts_with(char::is_whitespace)
+                {
                     let (hist, _) = FloatHistogram::parse_test_notation_prefix(&line[at..]).unwrap();
                     loaded.entry(series_key(&line[..at])).or_insert(hist);
                     continue;
@@ -208,7 +224,9 @@ mod tests {
             }
             let Some(query) = line.strip_prefix("eval instant at 1m ") else { continue };
             let (wrapper, inner) = match query.split_once('(') {
-                Some((f @ ("histogram_count" | "histogram_sum"), rest)) if rest.ends_with(')') => (Some(f), &rest[..rest.len() - 1]),
+                Some((f @ ("histogram_count" | "histogram_sum"), rest)) if rest.ends_with(')') => {
+                    (Some(f), &rest[..rest.len() - 1])
+                }
                 _ => (None, query),
             };
             let Some((name, op, cutoff)) = ["</", ">/"].iter().find_map(|op| {

@@ -52,11 +52,7 @@ async fn run_query(
     opts.cancel = Some(cancel.clone());
     let limit = params.limit()?;
 
-    let _slot = state
-        .query_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("server is shutting down"))?;
+    let _slot = state.query_slots.acquire().await.map_err(|_| ApiError::internal("server is shutting down"))?;
     let _guard = CancelOnDrop(cancel);
     let db = state.db.clone();
     let result = run_blocking(move || work(&db, &opts)).await?;
@@ -64,11 +60,7 @@ async fn run_query(
 }
 
 fn render_query_result(result: QueryResult, limit: Option<usize>) -> ApiSuccess {
-    let QueryResult {
-        mut value,
-        mut warnings,
-        infos,
-    } = result;
+    let QueryResult { mut value, mut warnings, infos } = result;
     let truncated = match &mut value {
         Value::Vector(v) => truncate(v, limit),
         Value::Matrix(m) => truncate(m, limit),
@@ -79,36 +71,26 @@ fn render_query_result(result: QueryResult, limit: Option<usize>) -> ApiSuccess 
     }
     let mut data = String::new();
     value.write_json(&mut data);
-    ApiSuccess {
-        data,
-        warnings,
-        infos,
-    }
+    ApiSuccess { data, warnings, infos }
 }
 
 /// `GET|POST /api/v1/query`
 pub(crate) async fn query(State(state): State<super::State>, params: Params) -> ApiResult {
     let expr = params.get("query").unwrap_or_default().to_string();
     let t = params.time("time", now_ms())?;
-    run_query(&state, &params, move |db, opts| {
-        db.query_with(&expr, t, opts)
-    })
-    .await
+    run_query(&state, &params, move |db, opts| db.query_with(&expr, t, opts)).await
 }
 
 /// `GET|POST /api/v1/query_range`
 pub(crate) async fn query_range(State(state): State<super::State>, params: Params) -> ApiResult {
     let expr = params.get("query").unwrap_or_default().to_string();
     let required_time = |name: &str| {
-        super::params::parse_time(params.get(name).unwrap_or_default())
-            .map_err(|e| ApiError::invalid_param(name, e))
+        super::params::parse_time(params.get(name).unwrap_or_default()).map_err(|e| ApiError::invalid_param(name, e))
     };
     let start = required_time("start")?;
     let end = required_time("end")?;
     if end < start {
-        return Err(ApiError::bad_data(
-            "end timestamp must not be before start time",
-        ));
+        return Err(ApiError::bad_data("end timestamp must not be before start time"));
     }
     let step = super::params::parse_duration(params.get("step").unwrap_or_default())
         .map_err(|e| ApiError::invalid_param("step", e))?;
@@ -122,10 +104,7 @@ pub(crate) async fn query_range(State(state): State<super::State>, params: Param
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         ));
     }
-    run_query(&state, &params, move |db, opts| {
-        db.query_range_with(&expr, start, end, step, opts)
-    })
-    .await
+    run_query(&state, &params, move |db, opts| db.query_range_with(&expr, start, end, step, opts)).await
 }
 
 /// Applies `limit` to a sorted list, returning whether it cut anything.
@@ -176,8 +155,7 @@ pub(crate) async fn series(State(state): State<super::State>, params: Params) ->
     }
     let (start, end) = params.time_range()?;
     let limit = params.limit()?;
-    let mut found =
-        union_over_sets(&state, sets, start, end, |db, m, s, e| db.series(m, s, e)).await?;
+    let mut found = union_over_sets(&state, sets, start, end, |db, m, s, e| db.series(m, s, e)).await?;
     let truncated = truncate(&mut found, limit);
     let mut data = String::from("[");
     for (i, labels) in found.iter().enumerate() {
@@ -221,10 +199,7 @@ pub(crate) async fn label_values(
     if name.is_empty() {
         return Err(ApiError::bad_data(format!("invalid label name: {name:?}")));
     }
-    label_strings(&state, &params, move |db, m, s, e| {
-        db.label_values(&name, m, s, e)
-    })
-    .await
+    label_strings(&state, &params, move |db, m, s, e| db.label_values(&name, m, s, e)).await
 }
 
 /// `GET /api/v1/metadata` (`metric`, `limit`, `limit_per_metric`).
@@ -236,11 +211,7 @@ pub(crate) async fn metadata(State(state): State<super::State>, params: Params) 
     // One entry per metric is stored, so `limit_per_metric` never cuts anything.
     let by_metric: BTreeMap<&str, _> = items.iter().map(|m| (m.metric.as_str(), m)).collect();
     let mut data = String::from("{");
-    for (i, (name, m)) in by_metric
-        .iter()
-        .take(limit.unwrap_or(usize::MAX))
-        .enumerate()
-    {
+    for (i, (name, m)) in by_metric.iter().take(limit.unwrap_or(usize::MAX)).enumerate() {
         if i > 0 {
             data.push(',');
         }
@@ -280,8 +251,7 @@ pub(crate) async fn format_query(params: Params) -> ApiResult {
 /// valid request gets an empty list (what Grafana expects).
 pub(crate) async fn query_exemplars(params: Params) -> ApiResult {
     params.time_range()?;
-    crate::promql::parse(params.get("query").unwrap_or_default())
-        .map_err(|e| ApiError::from(crate::Error::from(e)))?;
+    crate::promql::parse(params.get("query").unwrap_or_default()).map_err(|e| ApiError::from(crate::Error::from(e)))?;
     Ok(ApiSuccess::new("[]".into()))
 }
 

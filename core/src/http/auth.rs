@@ -37,16 +37,8 @@ pub(crate) enum Denied {
 
 impl Auth {
     pub fn new(read: &[String], write: &[String]) -> Self {
-        let bytes = |v: &[String]| {
-            v.iter()
-                .filter(|t| !t.is_empty())
-                .map(|t| t.as_bytes().to_vec())
-                .collect()
-        };
-        Auth {
-            read: bytes(read),
-            write: bytes(write),
-        }
+        let bytes = |v: &[String]| v.iter().filter(|t| !t.is_empty()).map(|t| t.as_bytes().to_vec()).collect();
+        Auth { read: bytes(read), write: bytes(write) }
     }
 
     pub fn enabled(&self) -> bool {
@@ -92,9 +84,7 @@ fn presented_token(headers: &HeaderMap) -> Option<Vec<u8>> {
     if scheme.eq_ignore_ascii_case("bearer") {
         Some(rest.as_bytes().to_vec())
     } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(rest)
-            .ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
         let colon = decoded.iter().position(|&b| b == b':')?;
         Some(decoded[colon + 1..].to_vec())
     } else {
@@ -111,15 +101,8 @@ pub(crate) async fn require(
     match state.auth.check(request.headers(), scope) {
         Ok(()) => next.run(request).await,
         Err(Denied::Unauthorized) => {
-            let mut r = (
-                StatusCode::UNAUTHORIZED,
-                "401 Unauthorized: a valid token is required\n",
-            )
-                .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"promlite\""),
-            );
+            let mut r = (StatusCode::UNAUTHORIZED, "401 Unauthorized: a valid token is required\n").into_response();
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"promlite\""));
             r
         }
         Err(Denied::Forbidden) => {
@@ -127,11 +110,7 @@ pub(crate) async fn require(
                 Scope::Read => "query",
                 Scope::Write => "write",
             };
-            (
-                StatusCode::FORBIDDEN,
-                format!("403 Forbidden: this token may not {what}\n"),
-            )
-                .into_response()
+            (StatusCode::FORBIDDEN, format!("403 Forbidden: this token may not {what}\n")).into_response()
         }
     }
 }
@@ -147,50 +126,23 @@ mod tests {
     }
 
     fn basic(user: &str, pass: &str) -> String {
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
-        )
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
     }
 
     #[test]
     fn scopes_bearer_and_basic() {
         let auth = Auth::new(&["r1".into(), "r2".into()], &["w:1".into()]);
         assert!(auth.enabled());
-        assert_eq!(
-            auth.check(&HeaderMap::new(), Scope::Read),
-            Err(Denied::Unauthorized)
-        );
+        assert_eq!(auth.check(&HeaderMap::new(), Scope::Read), Err(Denied::Unauthorized));
         assert_eq!(auth.check(&headers("Bearer r2"), Scope::Read), Ok(()));
-        assert_eq!(
-            auth.check(&headers("bearer r1"), Scope::Write),
-            Err(Denied::Forbidden)
-        );
-        assert_eq!(
-            auth.check(&headers("Bearer nope"), Scope::Read),
-            Err(Denied::Unauthorized)
-        );
+        assert_eq!(auth.check(&headers("bearer r1"), Scope::Write), Err(Denied::Forbidden));
+        assert_eq!(auth.check(&headers("Bearer nope"), Scope::Read), Err(Denied::Unauthorized));
         // The password is everything after the first colon; the user name is ignored.
-        assert_eq!(
-            auth.check(&headers(&basic("metrics", "w:1")), Scope::Write),
-            Ok(())
-        );
-        assert_eq!(
-            auth.check(&headers(&basic("", "w:1")), Scope::Read),
-            Err(Denied::Forbidden)
-        );
-        assert_eq!(
-            auth.check(&headers(&basic("r1", "")), Scope::Read),
-            Err(Denied::Unauthorized)
-        );
-        assert_eq!(
-            auth.check(&headers("Basic !!notbase64"), Scope::Read),
-            Err(Denied::Unauthorized)
-        );
-        assert_eq!(
-            auth.check(&headers("Digest r1"), Scope::Read),
-            Err(Denied::Unauthorized)
-        );
+        assert_eq!(auth.check(&headers(&basic("metrics", "w:1")), Scope::Write), Ok(()));
+        assert_eq!(auth.check(&headers(&basic("", "w:1")), Scope::Read), Err(Denied::Forbidden));
+        assert_eq!(auth.check(&headers(&basic("r1", "")), Scope::Read), Err(Denied::Unauthorized));
+        assert_eq!(auth.check(&headers("Basic !!notbase64"), Scope::Read), Err(Denied::Unauthorized));
+        assert_eq!(auth.check(&headers("Digest r1"), Scope::Read), Err(Denied::Unauthorized));
     }
 
     #[test]

@@ -90,11 +90,7 @@ pub(crate) async fn handler(
         let body = federate_protobuf::encode(samples);
         return Ok(([(header::CONTENT_TYPE, federate_protobuf::CONTENT_TYPE)], body).into_response());
     }
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        render(&newest),
-    )
-        .into_response())
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], render(&newest)).into_response())
 }
 
 /// Samples by metric name, then labels, each series once (`match[]` sets may overlap).
@@ -220,12 +216,16 @@ mod tests {
     fn negotiates_protobuf_only_when_the_scraper_prefers_it() {
         let proto = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
         // Prometheus with native histograms enabled.
-        assert!(prefers_protobuf(&format!("{proto};q=0.8,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1")));
+        assert!(prefers_protobuf(&format!(
+            "{proto};q=0.8,application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1"
+        )));
         assert!(prefers_protobuf(proto));
         // Prometheus without: OpenMetrics first (not served), then text.
         assert!(!prefers_protobuf("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"));
         assert!(!prefers_protobuf(&format!("text/plain;q=0.9, {proto};q=0.5")));
-        assert!(!prefers_protobuf("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"));
+        assert!(!prefers_protobuf(
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text"
+        ));
         assert!(!prefers_protobuf(&format!("{proto};q=0")));
         assert!(!prefers_protobuf(""));
     }

@@ -238,7 +238,8 @@ mod tests {
     fn floats_and_histograms_get_families_of_their_kind() {
         let l = |s: &str| Labels::parse(s).unwrap();
         let (a, b, g) = (l(r#"m{i="a"}"#), l(r#"m{i="b"}"#), l(r#"m{i="g"}"#));
-        let counter = hist("{{schema:1 count:5 sum:7 z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1 0 3] n_buckets:[0]}}");
+        let counter =
+            hist("{{schema:1 count:5 sum:7 z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1 0 3] n_buckets:[0]}}");
         let gauge = hist("{{schema:0 count:1.5 sum:-2 n_buckets:[1.5] counter_reset_hint:gauge}}");
         let bytes = encode([
             (&a, 1_000, Value::Float(0.5)),
@@ -248,7 +249,10 @@ mod tests {
         let families = decode_all(&bytes);
         let kinds: Vec<(Option<&str>, Option<i32>, usize)> =
             families.iter().map(|f| (f.name.as_deref(), f.r#type, f.metric.len())).collect();
-        assert_eq!(kinds, [(Some("m"), Some(UNTYPED), 1), (Some("m"), Some(HISTOGRAM), 1), (Some("m"), Some(GAUGE_HISTOGRAM), 1)]);
+        assert_eq!(
+            kinds,
+            [(Some("m"), Some(UNTYPED), 1), (Some("m"), Some(HISTOGRAM), 1), (Some("m"), Some(GAUGE_HISTOGRAM), 1)]
+        );
         let first = &families[0].metric[0];
         assert_eq!(first.label, [LabelPair { name: Some("i".into()), value: Some("a".into()) }]);
         assert_eq!((first.untyped.as_ref().unwrap().value, first.timestamp_ms), (Some(0.5), Some(1_000)));
@@ -279,7 +283,8 @@ mod tests {
         let nhcb = hist("{{schema:-53 count:6 sum:100 custom_values:[10 100 1000] buckets:[1 0 2 3]}}");
         let families = decode_all(&encode([(&l, 5, Value::Histogram(&nhcb))]));
         let h = families[0].metric[0].histogram.as_ref().unwrap();
-        let buckets: Vec<(Option<f64>, Option<u64>)> = h.bucket.iter().map(|b| (b.upper_bound, b.cumulative_count)).collect();
+        let buckets: Vec<(Option<f64>, Option<u64>)> =
+            h.bucket.iter().map(|b| (b.upper_bound, b.cumulative_count)).collect();
         assert_eq!(buckets, [(Some(10.0), Some(1)), (Some(100.0), Some(1)), (Some(1000.0), Some(3))]);
         assert_eq!((h.sample_count, h.schema, h.positive_span.len()), (Some(6), None, 0));
     }

@@ -112,61 +112,33 @@ pub fn router(db: Arc<Db>, config: ServerConfig) -> Router {
 
     let read = Router::new()
         .route("/api/v1/query", get(api::query).post(api::query))
-        .route(
-            "/api/v1/query_range",
-            get(api::query_range).post(api::query_range),
-        )
+        .route("/api/v1/query_range", get(api::query_range).post(api::query_range))
         .route("/api/v1/series", get(api::series).post(api::series))
         .route("/api/v1/labels", get(api::labels).post(api::labels))
         .route("/api/v1/label/{name}/values", get(api::label_values))
         .route("/api/v1/metadata", get(api::metadata))
         .route("/api/v1/status/buildinfo", get(api::buildinfo))
-        .route(
-            "/api/v1/format_query",
-            get(api::format_query).post(api::format_query),
-        )
-        .route(
-            "/api/v1/query_exemplars",
-            get(api::query_exemplars).post(api::query_exemplars),
-        )
+        .route("/api/v1/format_query", get(api::format_query).post(api::format_query))
+        .route("/api/v1/query_exemplars", get(api::query_exemplars).post(api::query_exemplars))
         .route("/api/v1/rules", get(api::rules))
         .route("/api/v1/alerts", get(api::alerts))
         .route("/metrics", get(telemetry::handler))
         .route("/federate", get(federate::handler))
         .route("/api/v1/read", post(remote_read::handler))
-        .route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), Scope::Read),
-            auth::require,
-        ));
+        .route_layer(axum::middleware::from_fn_with_state((state.clone(), Scope::Read), auth::require));
     let write = Router::new()
-        .route(
-            "/metrics/{*grouping}",
-            axum::routing::put(push::handle)
-                .post(push::handle)
-                .delete(push::handle),
-        )
+        .route("/metrics/{*grouping}", axum::routing::put(push::handle).post(push::handle).delete(push::handle))
         .route("/api/v1/write", post(remote_write::handler))
-        .route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), Scope::Write),
-            auth::require,
-        ));
+        .route_layer(axum::middleware::from_fn_with_state((state.clone(), Scope::Write), auth::require));
     let open = Router::new()
         .route("/-/healthy", get(|| async { "promlite is Healthy.\n" }))
         .route("/-/ready", get(|| async { "promlite is Ready.\n" }));
 
     read.merge(write)
         .merge(open)
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            telemetry::track,
-        ))
-        .layer(
-            tower_http::decompression::RequestDecompressionLayer::new()
-                .pass_through_unaccepted(true),
-        )
-        .layer(tower::limit::ConcurrencyLimitLayer::new(
-            state.config.max_concurrent_requests.max(1),
-        ))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), telemetry::track))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new().pass_through_unaccepted(true))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(state.config.max_concurrent_requests.max(1)))
         .with_state(state)
 }
 
@@ -183,10 +155,7 @@ impl Server {
     /// The address cannot be bound.
     pub async fn bind(db: Arc<Db>, config: ServerConfig) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
-        Ok(Server {
-            listener,
-            app: router(db, config),
-        })
+        Ok(Server { listener, app: router(db, config) })
     }
 
     /// The address actually bound (useful with port 0).
@@ -201,13 +170,8 @@ impl Server {
     ///
     /// # Errors
     /// Accepting connections failed.
-    pub async fn run(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.app)
-            .with_graceful_shutdown(shutdown)
-            .await
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.app).with_graceful_shutdown(shutdown).await
     }
 }
 
@@ -225,24 +189,16 @@ impl ServerHandle {
     /// # Errors
     /// The runtime cannot start or the address cannot be bound.
     pub fn spawn(db: Arc<Db>, config: ServerConfig) -> std::io::Result<ServerHandle> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let server = runtime.block_on(Server::bind(db, config))?;
         let addr = server.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new()
-            .name("promlite-http".into())
-            .spawn(move || {
-                runtime.block_on(server.run(async {
-                    let _ = stopped.await;
-                }))
-            })?;
-        Ok(ServerHandle {
-            addr,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        let thread = std::thread::Builder::new().name("promlite-http".into()).spawn(move || {
+            runtime.block_on(server.run(async {
+                let _ = stopped.await;
+            }))
+        })?;
+        Ok(ServerHandle { addr, stop: Some(stop), thread: Some(thread) })
     }
 
     /// The address the server listens on.
@@ -263,9 +219,7 @@ impl ServerHandle {
             let _ = stop.send(());
         }
         match self.thread.take() {
-            Some(t) => t
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("server thread panicked"))),
+            Some(t) => t.join().unwrap_or_else(|_| Err(std::io::Error::other("server thread panicked"))),
             None => Ok(()),
         }
     }
@@ -279,9 +233,7 @@ impl Drop for ServerHandle {
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     d.as_millis() as i64
 }
 
@@ -289,11 +241,9 @@ pub(crate) fn now_ms() -> i64 {
 pub(crate) async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> crate::Result<T> + Send + 'static,
 ) -> crate::Result<T> {
-    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| {
-        Err(crate::Error::Io(std::io::Error::other(format!(
-            "request handler failed: {e}"
-        ))))
-    })
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(crate::Error::Io(std::io::Error::other(format!("request handler failed: {e}")))))
 }
 
 /// Bytes of an oversized body still read (and dropped) before answering 413,

@@ -32,10 +32,7 @@ impl Params {
         let is_form = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                ct.trim_start()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
+            .is_some_and(|ct| ct.trim_start().starts_with("application/x-www-form-urlencoded"));
         if is_form {
             pairs.extend(form_urlencoded::parse(body).into_owned());
         }
@@ -44,19 +41,12 @@ impl Params {
 
     /// The first value of `name`, if present and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, v)| n == name && !v.is_empty())
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.as_str())
     }
 
     /// Every value of `name`.
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect()
     }
 
     /// Timestamp parameter in ms, or `default` when absent.
@@ -69,9 +59,7 @@ impl Params {
 
     /// Duration parameter in ms, if present.
     pub fn duration(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        self.get(name)
-            .map(|s| parse_duration(s).map_err(|e| ApiError::invalid_param(name, e)))
-            .transpose()
+        self.get(name).map(|s| parse_duration(s).map_err(|e| ApiError::invalid_param(name, e))).transpose()
     }
 
     /// `limit`: a non-negative count; 0 or absent means no limit.
@@ -82,10 +70,7 @@ impl Params {
                 Ok(0) => Ok(None),
                 Ok(n) if n > 0 => Ok(Some(n as usize)),
                 Ok(_) => Err(ApiError::bad_data("limit must be non-negative")),
-                Err(_) => Err(ApiError::invalid_param(
-                    "limit",
-                    format!("cannot parse {s:?} to a valid limit"),
-                )),
+                Err(_) => Err(ApiError::invalid_param("limit", format!("cannot parse {s:?} to a valid limit"))),
             },
         }
     }
@@ -103,9 +88,7 @@ impl Params {
         let start = self.time("start", MIN_TIME)?;
         let end = self.time("end", MAX_TIME)?;
         if end < start {
-            return Err(ApiError::bad_data(
-                "end timestamp must not be before start time",
-            ));
+            return Err(ApiError::bad_data("end timestamp must not be before start time"));
         }
         Ok((start, end))
     }
@@ -149,27 +132,14 @@ fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
     };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let mut i = 19;
@@ -252,21 +222,14 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
         rest = &rest[digits..];
         // Units must appear in decreasing size, each at most once; "ms" before "m".
-        let (idx, (unit, ms)) = UNITS
-            .iter()
-            .enumerate()
-            .find(|(_, (u, _))| rest.starts_with(u))
-            .ok_or_else(bad)?;
+        let (idx, (unit, ms)) = UNITS.iter().enumerate().find(|(_, (u, _))| rest.starts_with(u)).ok_or_else(bad)?;
         let order = if *unit == "ms" { UNITS.len() } else { idx };
         if last_unit != usize::MAX && order <= last_unit {
             return Err(bad());
         }
         last_unit = order;
         rest = &rest[unit.len()..];
-        total = n
-            .checked_mul(*ms)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
+        total = n.checked_mul(*ms).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
     }
     Ok(total)
 }
@@ -279,21 +242,12 @@ mod tests {
     fn times() {
         assert_eq!(parse_time("1700000000"), Ok(1_700_000_000_000));
         assert_eq!(parse_time("1700000000.1234"), Ok(1_700_000_000_123));
-        assert_eq!(
-            parse_time("2015-07-01T20:10:51.781Z"),
-            Ok(1_435_781_451_781)
-        );
-        assert_eq!(
-            parse_time("2015-07-01T22:10:51+02:00"),
-            Ok(1_435_781_451_000)
-        );
+        assert_eq!(parse_time("2015-07-01T20:10:51.781Z"), Ok(1_435_781_451_781));
+        assert_eq!(parse_time("2015-07-01T22:10:51+02:00"), Ok(1_435_781_451_000));
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), Ok(0));
         assert_eq!(parse_time("2000-02-29T00:00:00Z"), Ok(951_782_400_000));
         assert_eq!(parse_time(MAX_TIME_FORMATTED), Ok(MAX_TIME));
-        assert_eq!(
-            parse_time("yesterday"),
-            Err("cannot parse \"yesterday\" to a valid timestamp".into())
-        );
+        assert_eq!(parse_time("yesterday"), Err("cannot parse \"yesterday\" to a valid timestamp".into()));
         assert!(parse_time("2015-13-01T00:00:00Z").is_err());
         assert!(parse_time("NaN").is_err());
     }
@@ -313,15 +267,8 @@ mod tests {
     #[test]
     fn merged_params_and_limits() {
         let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded".parse().unwrap(),
-        );
-        let p = Params::parse(
-            Some("match[]=up&limit=2"),
-            &headers,
-            b"match[]=%7Bjob%3D%22a%22%7D&start=",
-        );
+        headers.insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().unwrap());
+        let p = Params::parse(Some("match[]=up&limit=2"), &headers, b"match[]=%7Bjob%3D%22a%22%7D&start=");
         assert_eq!(p.all("match[]"), ["up", "{job=\"a\"}"]);
         assert_eq!(p.get("start"), None);
         assert_eq!(p.limit().unwrap(), Some(2));
@@ -329,10 +276,7 @@ mod tests {
         let q = Params::parse(None, &HeaderMap::new(), b"limit=1");
         assert_eq!(q.limit().unwrap(), None);
         let neg = Params::parse(Some("limit=-1"), &HeaderMap::new(), b"");
-        assert_eq!(
-            neg.limit().unwrap_err().message,
-            "limit must be non-negative"
-        );
+        assert_eq!(neg.limit().unwrap_err().message, "limit must be non-negative");
         let range = Params::parse(Some("start=10&end=5"), &HeaderMap::new(), b"");
         assert!(range.time_range().is_err());
     }

@@ -66,10 +66,9 @@ pub(crate) async fn handle(
     let group = grouping_key(uri.path())?;
     let pushed = match method {
         Method::Delete => Exposition::default(),
-        Method::Put | Method::Post => parse_body(
-            &headers,
-            &super::read_body(body, state.config.max_body_bytes).await?,
-        )?,
+        Method::Put | Method::Post => {
+            parse_body(&headers, &super::read_body(body, state.config.max_body_bytes).await?)?
+        }
     };
     // One push at a time: membership is read, changed and written back. Two
     // pushes never share a millisecond, so a stale marker never lands on the
@@ -97,17 +96,14 @@ pub(crate) async fn handle(
 }
 
 fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Exposition, TextError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if content_type.is_some_and(|ct| ct.contains("application/vnd.google.protobuf")) {
         return Err(TextError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "protobuf push bodies are not supported; push the text format",
         ));
     }
-    let text = std::str::from_utf8(body)
-        .map_err(|e| TextError::bad_request(format!("body is not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(body).map_err(|e| TextError::bad_request(format!("body is not UTF-8: {e}")))?;
     Ok(exposition::parse(text, Format::detect(content_type, text))?)
 }
 
@@ -116,14 +112,10 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<Exposition, TextError>
 /// base64 value (padding optional, `=` alone for an empty value).
 fn grouping_key(path: &str) -> Result<Labels, TextError> {
     let bad = |msg: String| TextError::bad_request(msg);
-    let rest = path
-        .strip_prefix("/metrics/")
-        .ok_or_else(|| bad(format!("not a push path: {path}")))?;
+    let rest = path.strip_prefix("/metrics/").ok_or_else(|| bad(format!("not a push path: {path}")))?;
     let segments: Vec<&str> = rest.split('/').collect();
     if segments.len() % 2 == 1 {
-        return Err(bad(format!(
-            "grouping key {rest:?} has a label name without a value"
-        )));
+        return Err(bad(format!("grouping key {rest:?} has a label name without a value")));
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
     for pair in segments.chunks(2) {
@@ -132,15 +124,9 @@ fn grouping_key(path: &str) -> Result<Labels, TextError> {
             Some(n) => (n.to_string(), true),
             None => (raw_name, false),
         };
-        let value = if base64 {
-            decode_base64(pair[1])?
-        } else {
-            decode_segment(pair[1])?
-        };
+        let value = if base64 { decode_base64(pair[1])? } else { decode_segment(pair[1])? };
         if pairs.is_empty() && name != "job" {
-            return Err(bad(format!(
-                "a push path starts with /metrics/job/, not /metrics/{name}/"
-            )));
+            return Err(bad(format!("a push path starts with /metrics/job/, not /metrics/{name}/")));
         }
         if name.is_empty() || name.starts_with("__") {
             return Err(bad(format!("invalid grouping label name {name:?}")));
@@ -165,9 +151,7 @@ fn decode_segment(s: &str) -> Result<String, TextError> {
 
 fn decode_base64(s: &str) -> Result<String, TextError> {
     let bad = || TextError::bad_request(format!("invalid base64 value {s:?} in grouping key"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s.trim_end_matches('='))
-        .map_err(|_| bad())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).map_err(|_| bad())?;
     String::from_utf8(bytes).map_err(|_| bad())
 }
 
@@ -234,11 +218,8 @@ fn apply(
         Method::Delete => None,
         Method::Put => Some(new),
         Method::Post => {
-            let mut merged: Members = old
-                .iter()
-                .filter(|(f, _)| !new.contains_key(*f))
-                .map(|(f, s)| (f.clone(), s.clone()))
-                .collect();
+            let mut merged: Members =
+                old.iter().filter(|(f, _)| !new.contains_key(*f)).map(|(f, s)| (f.clone(), s.clone())).collect();
             merged.extend(new);
             Some(merged)
         }
@@ -251,14 +232,8 @@ fn encode_members(members: &Members) -> Vec<u8> {
         families: members
             .iter()
             .map(|(family, series)| {
-                let list = series
-                    .iter()
-                    .map(|l| {
-                        l.iter()
-                            .map(|l| (l.name.clone(), l.value.clone()))
-                            .collect()
-                    })
-                    .collect();
+                let list =
+                    series.iter().map(|l| l.iter().map(|l| (l.name.clone(), l.value.clone())).collect()).collect();
                 (family.clone(), list)
             })
             .collect(),
@@ -267,8 +242,8 @@ fn encode_members(members: &Members) -> Vec<u8> {
 }
 
 fn decode_members(bytes: &[u8]) -> Result<Members> {
-    let stored: StoredMembers = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Corrupt(format!("push group membership: {e}")))?;
+    let stored: StoredMembers =
+        serde_json::from_slice(bytes).map_err(|e| Error::Corrupt(format!("push group membership: {e}")))?;
     Ok(stored
         .families
         .into_iter()
@@ -296,13 +271,7 @@ mod tests {
             .iter()
             .flat_map(|(l, pts)| pts.iter().map(move |p| (l, p)))
             .filter(|(l, _)| l.metric_name() != Some(PUSH_TIME))
-            .map(|(l, p)| {
-                if is_stale_nan(p.v) {
-                    format!("{l} stale")
-                } else {
-                    format!("{l} {}", p.v)
-                }
-            })
+            .map(|(l, p)| if is_stale_nan(p.v) { format!("{l} stale") } else { format!("{l} {}", p.v) })
             .collect();
         out.sort();
         out
@@ -311,10 +280,8 @@ mod tests {
     #[test]
     fn grouping_keys() {
         assert_eq!(group().to_string(), r#"{instance="a", job="batch"}"#);
-        let k = grouping_key(
-            "/metrics/job@base64/L3Zhci90bXA/path@base64/L3Zhci90bXA=/empty@base64/=/name/%CE%A0x",
-        )
-        .unwrap();
+        let k = grouping_key("/metrics/job@base64/L3Zhci90bXA/path@base64/L3Zhci90bXA=/empty@base64/=/name/%CE%A0x")
+            .unwrap();
         assert_eq!(k.get("job"), Some("/var/tmp"));
         assert_eq!(k.get("path"), Some("/var/tmp"));
         assert_eq!(k.get("empty"), None);
@@ -353,15 +320,8 @@ mod tests {
         let m1 = m1.unwrap();
         assert_eq!(m1.keys().collect::<Vec<_>>(), ["a", "b", PUSH_TIME]);
         // push_time_seconds is in the group, valued at the push time in seconds.
-        let pt = b1
-            .series()
-            .iter()
-            .find(|(l, _)| l.metric_name() == Some(PUSH_TIME))
-            .unwrap();
-        assert_eq!(
-            (pt.0.to_string().as_str(), pt.1[0].v),
-            (r#"push_time_seconds{instance="a", job="batch"}"#, 1.0)
-        );
+        let pt = b1.series().iter().find(|(l, _)| l.metric_name() == Some(PUSH_TIME)).unwrap();
+        assert_eq!((pt.0.to_string().as_str(), pt.1[0].v), (r#"push_time_seconds{instance="a", job="batch"}"#, 1.0));
 
         let (b2, m2) = apply(Method::Put, &group(), &m1, body("a{x=\"1\"} 10\n"), 2000).unwrap();
         assert_eq!(
@@ -383,22 +343,9 @@ mod tests {
 
     #[test]
     fn post_replaces_only_pushed_families() {
-        let (_, m1) = apply(
-            Method::Put,
-            &group(),
-            &Members::new(),
-            body("a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n"),
-            1000,
-        )
-        .unwrap();
-        let (b2, m2) = apply(
-            Method::Post,
-            &group(),
-            &m1.unwrap(),
-            body("a{x=\"3\"} 4\n"),
-            2000,
-        )
-        .unwrap();
+        let (_, m1) =
+            apply(Method::Put, &group(), &Members::new(), body("a{x=\"1\"} 1\na{x=\"2\"} 2\nb 3\n"), 1000).unwrap();
+        let (b2, m2) = apply(Method::Post, &group(), &m1.unwrap(), body("a{x=\"3\"} 4\n"), 2000).unwrap();
         assert_eq!(
             written(&b2),
             [
@@ -414,28 +361,11 @@ mod tests {
 
     #[test]
     fn delete_marks_everything_stale_and_forgets_the_group() {
-        let (_, m1) = apply(
-            Method::Put,
-            &group(),
-            &Members::new(),
-            body("a 1\nb 2\n"),
-            1000,
-        )
-        .unwrap();
-        let (b, m) = apply(
-            Method::Delete,
-            &group(),
-            &m1.unwrap(),
-            Exposition::default(),
-            2000,
-        )
-        .unwrap();
+        let (_, m1) = apply(Method::Put, &group(), &Members::new(), body("a 1\nb 2\n"), 1000).unwrap();
+        let (b, m) = apply(Method::Delete, &group(), &m1.unwrap(), Exposition::default(), 2000).unwrap();
         assert!(m.is_none());
         assert_eq!(b.len(), 3, "a, b and push_time_seconds");
-        assert!(b
-            .series()
-            .iter()
-            .all(|(_, p)| is_stale_nan(p[0].v) && p[0].t == 2000));
+        assert!(b.series().iter().all(|(_, p)| is_stale_nan(p[0].v) && p[0].t == 2000));
     }
 
     #[test]
@@ -446,26 +376,13 @@ mod tests {
         assert_eq!(m.unwrap()["h"].len(), 4);
         assert_eq!(b.metadata()[0].kind, "histogram");
         // Two body series that become one after the override are refused.
-        let clash = apply(
-            Method::Put,
-            &group(),
-            &Members::new(),
-            body("a{job=\"x\"} 1\na{job=\"y\"} 2\n"),
-            1000,
-        );
+        let clash = apply(Method::Put, &group(), &Members::new(), body("a{job=\"x\"} 1\na{job=\"y\"} 2\n"), 1000);
         assert!(clash.unwrap_err().to_string().contains("duplicate sample"));
     }
 
     #[test]
     fn membership_round_trips() {
-        let (_, m) = apply(
-            Method::Put,
-            &group(),
-            &Members::new(),
-            body("a{x=\"q\\\"uote\"} 1\n"),
-            1000,
-        )
-        .unwrap();
+        let (_, m) = apply(Method::Put, &group(), &Members::new(), body("a{x=\"q\\\"uote\"} 1\n"), 1000).unwrap();
         let m = m.unwrap();
         assert_eq!(decode_members(&encode_members(&m)).unwrap(), m);
     }

@@ -19,10 +19,7 @@ use super::telemetry::Source;
 use crate::db::{Batch, MetricMetadata};
 use crate::model::{Labels, Point};
 
-pub(crate) async fn handler(
-    State(state): State<super::State>,
-    body: Body,
-) -> Result<StatusCode, TextError> {
+pub(crate) async fn handler(State(state): State<super::State>, body: Body) -> Result<StatusCode, TextError> {
     let body = super::read_body(body, state.config.max_body_bytes).await?;
     let batch = decode(&body, state.config.max_decoded_bytes)?;
     let samples = batch.len();
@@ -41,16 +38,12 @@ pub(crate) fn decode(body: &[u8], max_decoded_bytes: usize) -> Result<Batch, Tex
     let mut batch = Batch::new();
     for ts in &request.timeseries {
         let labels = series_labels(&ts.labels)?;
-        let points: Vec<Point> = ts
-            .samples
-            .iter()
-            .map(|s| Point::new(s.timestamp, s.value))
-            .collect();
+        let points: Vec<Point> = ts.samples.iter().map(|s| Point::new(s.timestamp, s.value)).collect();
         batch.add_points(&labels, &points);
         for wire in &ts.histograms {
-            let h = wire.to_float_histogram().map_err(|e| {
-                TextError::bad_request(format!("series {labels}, sample at {}: {e}", wire.timestamp))
-            })?;
+            let h = wire
+                .to_float_histogram()
+                .map_err(|e| TextError::bad_request(format!("series {labels}, sample at {}: {e}", wire.timestamp)))?;
             batch.add_histogram(&labels, wire.timestamp, h);
         }
     }
@@ -83,10 +76,7 @@ fn series_labels(pairs: &[prompb::Label]) -> Result<Labels, TextError> {
     let mut names: Vec<&str> = pairs.iter().map(|l| l.name.as_str()).collect();
     names.sort_unstable();
     if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-        return Err(TextError::bad_request(format!(
-            "series {labels} has the label {:?} twice",
-            w[0]
-        )));
+        return Err(TextError::bad_request(format!("series {labels} has the label {:?} twice", w[0])));
     }
     labels.validate_for_storage()?;
     Ok(labels)
@@ -98,25 +88,17 @@ mod tests {
     use crate::model::{is_stale_nan, stale_nan};
 
     fn label(n: &str, v: &str) -> prompb::Label {
-        prompb::Label {
-            name: n.into(),
-            value: v.into(),
-        }
+        prompb::Label { name: n.into(), value: v.into() }
     }
 
     fn encode(req: &WriteRequest) -> Vec<u8> {
-        snap::raw::Encoder::new()
-            .compress_vec(&req.encode_to_vec())
-            .unwrap()
+        snap::raw::Encoder::new().compress_vec(&req.encode_to_vec()).unwrap()
     }
 
     fn series(labels: Vec<prompb::Label>, samples: &[(i64, f64)]) -> prompb::TimeSeries {
         prompb::TimeSeries {
             labels,
-            samples: samples
-                .iter()
-                .map(|&(timestamp, value)| prompb::Sample { value, timestamp })
-                .collect(),
+            samples: samples.iter().map(|&(timestamp, value)| prompb::Sample { value, timestamp }).collect(),
             exemplars: vec![],
             histograms: vec![],
         }
@@ -126,11 +108,7 @@ mod tests {
     fn decodes_series_samples_stale_markers_and_metadata() {
         let req = WriteRequest {
             timeseries: vec![series(
-                vec![
-                    label("__name__", "up"),
-                    label("job", "node"),
-                    label("empty", ""),
-                ],
+                vec![label("__name__", "up"), label("job", "node"), label("empty", "")],
                 &[(1000, 1.0), (2000, stale_nan())],
             )],
             metadata: vec![prompb::MetricMetadata {
@@ -200,29 +178,15 @@ mod tests {
         let e = status(b"definitely not snappy");
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
         assert!(e.message.contains("snappy"), "{}", e.message);
-        let garbage = snap::raw::Encoder::new()
-            .compress_vec(&[0xff, 0xff, 0xff])
-            .unwrap();
-        assert!(status(&garbage)
-            .message
-            .contains("invalid protobuf WriteRequest"));
-        let no_name = WriteRequest {
-            timeseries: vec![series(vec![label("job", "x")], &[(1, 1.0)])],
-            metadata: vec![],
-        };
-        assert!(status(&encode(&no_name))
-            .message
-            .contains("has no metric name"));
+        let garbage = snap::raw::Encoder::new().compress_vec(&[0xff, 0xff, 0xff]).unwrap();
+        assert!(status(&garbage).message.contains("invalid protobuf WriteRequest"));
+        let no_name = WriteRequest { timeseries: vec![series(vec![label("job", "x")], &[(1, 1.0)])], metadata: vec![] };
+        assert!(status(&encode(&no_name)).message.contains("has no metric name"));
         let twice = WriteRequest {
-            timeseries: vec![series(
-                vec![label("__name__", "a"), label("x", "1"), label("x", "2")],
-                &[(1, 1.0)],
-            )],
+            timeseries: vec![series(vec![label("__name__", "a"), label("x", "1"), label("x", "2")], &[(1, 1.0)])],
             metadata: vec![],
         };
-        assert!(status(&encode(&twice))
-            .message
-            .contains("the label \"x\" twice"));
+        assert!(status(&encode(&twice)).message.contains("the label \"x\" twice"));
         let mut hist = series(vec![label("__name__", "h")], &[(1, 1.0)]);
         hist.histograms.push(prompb::Histogram {
             count: Some(prompb::HistogramCount::CountInt(1)),
@@ -231,24 +195,12 @@ mod tests {
             timestamp: 7,
             ..Default::default()
         });
-        let bad_hist = WriteRequest {
-            timeseries: vec![hist],
-            metadata: vec![],
-        };
+        let bad_hist = WriteRequest { timeseries: vec![hist], metadata: vec![] };
         let e = status(&encode(&bad_hist));
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
-        assert!(
-            e.message.contains("series h, sample at 7: invalid native histogram: positive side"),
-            "{}",
-            e.message
-        );
-        let big = WriteRequest {
-            timeseries: vec![series(vec![label("__name__", "a")], &[(1, 1.0); 100])],
-            metadata: vec![],
-        };
-        assert_eq!(
-            decode(&encode(&big), 64).unwrap_err().status,
-            StatusCode::PAYLOAD_TOO_LARGE
-        );
+        assert!(e.message.contains("series h, sample at 7: invalid native histogram: positive side"), "{}", e.message);
+        let big =
+            WriteRequest { timeseries: vec![series(vec![label("__name__", "a")], &[(1, 1.0); 100])], metadata: vec![] };
+        assert_eq!(decode(&encode(&big), 64).unwrap_err().status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 }

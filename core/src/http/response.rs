@@ -16,11 +16,7 @@ pub(crate) struct ApiSuccess {
 
 impl ApiSuccess {
     pub fn new(data: String) -> Self {
-        ApiSuccess {
-            data,
-            warnings: Vec::new(),
-            infos: Vec::new(),
-        }
+        ApiSuccess { data, warnings: Vec::new(), infos: Vec::new() }
     }
 
     pub fn with_warning(mut self, warning: impl Into<String>) -> Self {
@@ -58,19 +54,11 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub fn bad_data(message: impl Into<String>) -> Self {
-        ApiError {
-            kind: ErrorKind::BadData,
-            message: message.into(),
-            status: None,
-        }
+        ApiError { kind: ErrorKind::BadData, message: message.into(), status: None }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        ApiError {
-            kind: ErrorKind::Internal,
-            message: message.into(),
-            status: None,
-        }
+        ApiError { kind: ErrorKind::Internal, message: message.into(), status: None }
     }
 
     /// `invalid parameter "name": cause`, as Prometheus words it.
@@ -95,11 +83,7 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        ApiError {
-            kind: e.kind(),
-            message: e.to_string(),
-            status: None,
-        }
+        ApiError { kind: e.kind(), message: e.to_string(), status: None }
     }
 }
 
@@ -149,10 +133,7 @@ pub(crate) struct TextError {
 
 impl TextError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        TextError {
-            status,
-            message: message.into(),
-        }
+        TextError { status, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -180,11 +161,6 @@ impl IntoResponse for TextError {
     fn into_response(self) -> Response {
         let mut message = self.message;
         message.push('\n');
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            message,
-        )
-            .into_response()
+        (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message).into_response()
     }
 }

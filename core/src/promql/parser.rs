@@ -54,11 +54,7 @@ pub(crate) fn parse_series_pairs(text: &str) -> PResult<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(sel.matchers.len());
     for m in sel.matchers {
         if m.op != MatchOp::Equal {
-            return Err(ParseError::new(
-                text,
-                span,
-                format!("only \"=\" matchers are allowed in a series, got {m}"),
-            ));
+            return Err(ParseError::new(text, span, format!("only \"=\" matchers are allowed in a series, got {m}")));
         }
         out.push((m.name, m.value));
     }
@@ -188,10 +184,7 @@ impl<'q> Builder<'q> {
         let before = self.depth.get();
         let after = before + levels;
         if after > MAX_DEPTH {
-            return self.err(
-                span.clone(),
-                format!("expression nests deeper than the maximum of {MAX_DEPTH} levels"),
-            );
+            return self.err(span.clone(), format!("expression nests deeper than the maximum of {MAX_DEPTH} levels"));
         }
         self.depth.set(after);
         Ok(before)
@@ -248,8 +241,7 @@ impl<'q> Builder<'q> {
                     Rule::op_pow => BinaryOp::Pow,
                     r => unreachable!("not an infix operator: {r:?}"),
                 };
-                let modifiers =
-                    op.into_inner().find(|p| p.as_rule() == Rule::bin_mod).expect("operator has a bin_mod");
+                let modifiers = op.into_inner().find(|p| p.as_rule() == Rule::bin_mod).expect("operator has a bin_mod");
                 let (return_bool, matching) = self.bin_mod(bin_op, modifiers)?;
                 let span = lhs.span.start..rhs.span.end;
                 Ok(Expr {
@@ -351,10 +343,8 @@ impl<'q> Builder<'q> {
                             let span = span_of(&value);
                             let t = self.signed_number(value)?;
                             if !t.is_finite() || t.abs() >= i64::MAX as f64 / 1000.0 {
-                                return self.err(
-                                    span,
-                                    format!("timestamp out of bounds for @ modifier: {}", format_go_f(t)),
-                                );
+                                return self
+                                    .err(span, format!("timestamp out of bounds for @ modifier: {}", format_go_f(t)));
                             }
                             AtModifier::Timestamp((t * 1000.0).round() as i64)
                         }
@@ -401,12 +391,10 @@ impl<'q> Builder<'q> {
             ExprKind::VectorSelector(s) => &mut s.offset,
             ExprKind::MatrixSelector(m) => &mut m.selector.offset,
             ExprKind::Subquery(s) => &mut s.offset,
-            _ => {
-                return self.err(
-                    span,
-                    "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-                )
-            }
+            _ => return self.err(
+                span,
+                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery",
+            ),
         };
         if slot.is_some() {
             return self.err(span, "offset may not be set multiple times");
@@ -417,17 +405,16 @@ impl<'q> Builder<'q> {
     }
 
     fn set_at(&self, mut expr: Expr, at: AtModifier, span: Span) -> PResult<Expr> {
-        let slot = match &mut expr.kind {
-            ExprKind::VectorSelector(s) => &mut s.at,
-            ExprKind::MatrixSelector(m) => &mut m.selector.at,
-            ExprKind::Subquery(s) => &mut s.at,
-            _ => {
-                return self.err(
+        let slot =
+            match &mut expr.kind {
+                ExprKind::VectorSelector(s) => &mut s.at,
+                ExprKind::MatrixSelector(m) => &mut m.selector.at,
+                ExprKind::Subquery(s) => &mut s.at,
+                _ => return self.err(
                     span,
                     "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery",
-                )
-            }
-        };
+                ),
+            };
         if slot.is_some() {
             return self.err(span, "@ <timestamp> may not be set multiple times");
         }
@@ -611,7 +598,8 @@ impl<'q> Builder<'q> {
                     Rule::dur_mod => BinaryOp::Mod,
                     _ => BinaryOp::Pow,
                 };
-                let zero_divisor = matches!(rhs, DurationExpr::Literal(0)) || matches!(rhs, DurationExpr::Number(v) if v == 0.0);
+                let zero_divisor =
+                    matches!(rhs, DurationExpr::Literal(0)) || matches!(rhs, DurationExpr::Number(v) if v == 0.0);
                 if zero_divisor && matches!(op, BinaryOp::Div | BinaryOp::Mod) {
                     let what = if op == BinaryOp::Div { "division by zero" } else { "modulo by zero" };
                     return self.err(span_of(&op_pair), what);
@@ -946,7 +934,9 @@ fn syntax_error(query: &str, e: &pest::error::Error<Rule>) -> ParseError {
     let mut message = format!("unexpected {}", lexer::describe_token(query, start));
     // What pest tried inside a word says nothing about what should replace it.
     if let Some(a) = attempts.as_ref().filter(|_| !inside_word) {
-        if let Some(context) = a.call_stacks().iter().find_map(|c| error_context(c.deepest.get_rule().or(c.parent.as_ref())?)) {
+        if let Some(context) =
+            a.call_stacks().iter().find_map(|c| error_context(c.deepest.get_rule().or(c.parent.as_ref())?))
+        {
             message.push_str(" in ");
             message.push_str(context);
         }

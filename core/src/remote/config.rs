@@ -197,7 +197,9 @@ impl RemoteWriteConfig {
         if self.batch_size == 0 {
             return bad("batch_size must be at least 1".into());
         }
-        for (what, d) in [("flush_interval", self.flush_interval), ("timeout", self.timeout), ("max_backoff", self.max_backoff)] {
+        for (what, d) in
+            [("flush_interval", self.flush_interval), ("timeout", self.timeout), ("max_backoff", self.max_backoff)]
+        {
             if d.is_zero() {
                 return bad(format!("{what} must be positive"));
             }
@@ -206,7 +208,8 @@ impl RemoteWriteConfig {
             return bad("min_backoff must not exceed max_backoff".into());
         }
         for (name, value) in &self.headers {
-            let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            let token =
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
             if !token || value.bytes().any(|b| b == b'\r' || b == b'\n') {
                 return bad(format!("header {name:?} is not a valid HTTP header"));
             }
@@ -214,7 +217,9 @@ impl RemoteWriteConfig {
         let mut external: Vec<prompb::Label> = Vec::new();
         for (name, value) in &self.external_labels {
             if name == METRIC_NAME || !is_legacy_label_name(name) || value.is_empty() {
-                return bad(format!("external label {name}={value:?} needs a plain label name (not {METRIC_NAME}) and a value"));
+                return bad(format!(
+                    "external label {name}={value:?} needs a plain label name (not {METRIC_NAME}) and a value"
+                ));
             }
             if external.iter().any(|l| &l.name == name) {
                 return bad(format!("external label {name} is given twice"));
@@ -341,7 +346,8 @@ mod tests {
 
     #[test]
     fn debug_output_hides_secrets() {
-        let c = RemoteWriteConfig::new("rw", "http://x.example/w").basic_auth("me", "hunter2").header("X-Key", "topsecret");
+        let c =
+            RemoteWriteConfig::new("rw", "http://x.example/w").basic_auth("me", "hunter2").header("X-Key", "topsecret");
         let shown = format!("{c:?}");
         assert!(shown.contains("me") && shown.contains("X-Key"));
         assert!(!shown.contains("hunter2") && !shown.contains("topsecret"), "{shown}");

@@ -34,7 +34,10 @@ impl IntegerCounts {
     /// The integer form of `h`, if every count is a whole number that an f64 holds exactly.
     pub(crate) fn of(h: &FloatHistogram) -> Option<IntegerCounts> {
         let whole = |c: f64| (0.0..=MAX_EXACT_INTEGER).contains(&c) && c.fract() == 0.0;
-        let all = [h.count, h.zero_count].into_iter().chain(h.positive_buckets.iter().copied()).chain(h.negative_buckets.iter().copied());
+        let all = [h.count, h.zero_count]
+            .into_iter()
+            .chain(h.positive_buckets.iter().copied())
+            .chain(h.negative_buckets.iter().copied());
         if !all.into_iter().all(whole) {
             return None;
         }

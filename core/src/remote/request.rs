@@ -198,7 +198,8 @@ mod tests {
         let h = |count: f64| crate::FloatHistogram { count, sum: count, ..Default::default() };
         let m = Labels::parse("m").unwrap();
         b.add_sorted(&m, &points(&[(1, 1.0), (2, 2.0)]));
-        let hs: Vec<HPoint> = [(30, 3.0), (10, 1.0), (30, 4.0), (20, 2.0)].iter().map(|&(t, c)| HPoint::new(t, h(c))).collect();
+        let hs: Vec<HPoint> =
+            [(30, 3.0), (10, 1.0), (30, 4.0), (20, 2.0)].iter().map(|&(t, c)| HPoint::new(t, h(c))).collect();
         b.add_in_commit_order(&m, &hs);
         let out = b.take();
         assert_eq!(out.skipped, 1, "the overwritten histogram");
@@ -220,8 +221,7 @@ mod tests {
 
     #[test]
     fn skipped_series_are_counted_not_sent() {
-        let prepared =
-            RemoteWriteConfig::new("rw", "http://x.example/w").drop_matching("secret").prepare().unwrap();
+        let prepared = RemoteWriteConfig::new("rw", "http://x.example/w").drop_matching("secret").prepare().unwrap();
         let mut b = RequestBuilder::new(&prepared);
         b.add_sorted(&Labels::parse("secret").unwrap(), &points(&[(1, 1.0), (2, 1.0)]));
         let out = b.take();

@@ -138,9 +138,7 @@ impl Senders {
         }
         let key = format!("{CONFIG_PREFIX}{name}");
         let earlier: Option<serde_json::Value> = storage.kv_get(&key)?.and_then(|v| serde_json::from_slice(&v).ok());
-        let read_limit = earlier
-            .and_then(|e| e["batch_size"].as_u64())
-            .map_or(config.batch_size, |n| n as usize);
+        let read_limit = earlier.and_then(|e| e["batch_size"].as_u64()).map_or(config.batch_size, |n| n as usize);
         let mut describe = Batch::new();
         let description = serde_json::json!({ "url": config.url, "batch_size": config.batch_size });
         describe.put_kv(key, Some(description.to_string().into_bytes()));
@@ -281,7 +279,10 @@ pub(crate) fn deliver(
                 return Delivery::Delivered;
             }
             Attempt::Rejected { reason, .. } => {
-                log::error!("remote write {name}: the receiver refused {} samples, which are dropped: {reason}", request.samples);
+                log::error!(
+                    "remote write {name}: the receiver refused {} samples, which are dropped: {reason}",
+                    request.samples
+                );
                 Counters::add(&counters.requests_failed, 1);
                 Counters::add(&counters.samples_dropped, request.samples);
                 Counters::add(&counters.requests_dropped, 1);
@@ -571,6 +572,10 @@ mod tests {
         assert_eq!(read(OutboxLimit::AtLeast(3), None).0, 4);
         storage.outbox_ack("f", after_two).unwrap();
         assert_eq!(read(OutboxLimit::AtMost(3), None).0, 3);
-        assert_eq!(read(OutboxLimit::AtMost(usize::MAX), Some(after_two)).0, 0, "a bound behind the cursor reads nothing");
+        assert_eq!(
+            read(OutboxLimit::AtMost(usize::MAX), Some(after_two)).0,
+            0,
+            "a bound behind the cursor reads nothing"
+        );
     }
 }

@@ -87,7 +87,8 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let pending = get(&self.pending_samples);
         let oldest = self.oldest_pending_seen_ms.load(Ordering::Relaxed);
-        let lag_seconds = if pending > 0 && oldest != i64::MIN { (now_ms - oldest).max(0) as f64 / 1000.0 } else { 0.0 };
+        let lag_seconds =
+            if pending > 0 && oldest != i64::MIN { (now_ms - oldest).max(0) as f64 / 1000.0 } else { 0.0 };
         let newest_sent = self.newest_sent_ms.load(Ordering::Relaxed);
         RemoteWriteStats {
             name: name.to_string(),

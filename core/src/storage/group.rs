@@ -64,7 +64,12 @@ impl GroupCommit {
     /// Commits the leader's batch (if any) and the queued slots together; if
     /// that fails, commits each alone so that every caller gets its own
     /// batch's outcome. Returns the leader's outcome.
-    fn commit_group(&self, own: Option<&Batch>, queued: &[Arc<Slot>], commit: &impl Fn(&[&Batch]) -> Result<()>) -> Result<()> {
+    fn commit_group(
+        &self,
+        own: Option<&Batch>,
+        queued: &[Arc<Slot>],
+        commit: &impl Fn(&[&Batch]) -> Result<()>,
+    ) -> Result<()> {
         let mut all: Vec<&Batch> = own.into_iter().collect();
         all.extend(queued.iter().map(|s| &s.batch));
         if all.is_empty() {

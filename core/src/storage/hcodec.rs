@@ -57,7 +57,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<FloatHistogram> {
         *pos += 8;
         Ok(f64::from_bits(u64::from_le_bytes(raw.try_into().expect("8 bytes"))))
     };
-    let (zero_threshold, zero_count, count, sum) = (float(&mut pos)?, float(&mut pos)?, float(&mut pos)?, float(&mut pos)?);
+    let (zero_threshold, zero_count, count, sum) =
+        (float(&mut pos)?, float(&mut pos)?, float(&mut pos)?, float(&mut pos)?);
     let mut spans = || -> Result<Vec<BucketSpan>> {
         let n = get_varint(bytes, &mut pos)? as usize;
         if n > bytes.len() {

@@ -114,7 +114,11 @@ pub(crate) fn resolve(
     if positive.iter().filter(|m| m.op == MatchOp::Equal).count() > 1 {
         let mut counts = Vec::with_capacity(positive.len());
         for m in &positive {
-            let c = if m.op == MatchOp::Equal { count_exact_up_to(conn, &m.name, &m.value, FILTER_BY_LABELS + 1)? } else { u64::MAX };
+            let c = if m.op == MatchOp::Equal {
+                count_exact_up_to(conn, &m.name, &m.value, FILTER_BY_LABELS + 1)?
+            } else {
+                u64::MAX
+            };
             counts.push(c);
         }
         let mut keyed: Vec<(u64, &Matcher)> = counts.into_iter().zip(positive).collect();
@@ -186,9 +190,8 @@ fn subtract_rejected(conn: &Connection, matchers: &[&Matcher], ids: &mut Vec<i64
 /// How many series have `name="value"`, counting no further than `cap`
 /// (only "few or many" matters, and counting a large set is not free).
 fn count_exact_up_to(conn: &Connection, name: &str, value: &str, cap: usize) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM postings WHERE name = ?1 AND value = ?2 LIMIT ?3)",
-    )?;
+    let mut stmt =
+        conn.prepare_cached("SELECT COUNT(*) FROM (SELECT 1 FROM postings WHERE name = ?1 AND value = ?2 LIMIT ?3)")?;
     Ok(stmt.query_row(params![name, value, cap as i64], |r| r.get::<_, i64>(0))? as u64)
 }
 
@@ -218,8 +221,11 @@ mod tests {
         super::super::schema::create(&conn).unwrap();
         for (i, l) in series.iter().enumerate() {
             let id = i as i64 + 1;
-            conn.execute("INSERT INTO series (id, labels, log_from_seq) VALUES (?1, ?2, 0)", params![id, encode_labels(l)])
-                .unwrap();
+            conn.execute(
+                "INSERT INTO series (id, labels, log_from_seq) VALUES (?1, ?2, 0)",
+                params![id, encode_labels(l)],
+            )
+            .unwrap();
             insert_postings(&conn, id, l).unwrap();
         }
         conn
@@ -292,7 +298,11 @@ mod tests {
                 .map(|_| {
                     let op = ops[rng.gen_range(0..4)];
                     let name = if rng.gen_bool(0.2) { "__name__" } else { names[rng.gen_range(0..3)] };
-                    let value = if name == "__name__" { ["m0", "m1", "m.*"][rng.gen_range(0..3)] } else { patterns[rng.gen_range(0..patterns.len())] };
+                    let value = if name == "__name__" {
+                        ["m0", "m1", "m.*"][rng.gen_range(0..3)]
+                    } else {
+                        patterns[rng.gen_range(0..patterns.len())]
+                    };
                     m(op, name, value)
                 })
                 .collect();

@@ -234,7 +234,8 @@ mod tests {
     #[test]
     fn feed_records_with_histograms_round_trip_and_truncation_is_an_error() {
         let h = |text: &str| FloatHistogram::parse_test_notation(text).unwrap();
-        let (h1, h2) = (h("{{schema:0 count:3 sum:2 buckets:[1 2]}}"), h("{{schema:-53 count:1 custom_values:[5] buckets:[1]}}"));
+        let (h1, h2) =
+            (h("{{schema:0 count:3 sum:2 buckets:[1 2]}}"), h("{{schema:-53 count:1 custom_values:[5] buckets:[1]}}"));
         let mut rec = OutboxRecord::default();
         rec.push(7, 1_000, 0.5);
         rec.push_histogram(9, 2_000, super::super::hcodec::encode(&h1));

@@ -28,7 +28,8 @@ impl Storage {
             let ids = index::resolve(&w.conn, matchers, &mut |id| Ok(w.series[&id].labels.clone()))?;
             let mut touched = 0;
             for id in ids {
-                let head_hits = heads.read().get(&id).is_some_and(|h| h.points.iter().any(|p| p.t >= mint && p.t <= maxt));
+                let head_hits =
+                    heads.read().get(&id).is_some_and(|h| h.points.iter().any(|p| p.t >= mint && p.t <= maxt));
                 if head_hits {
                     // Deleting from the head is done in chunks, where it is durable.
                     flush(w, id)?;
@@ -91,9 +92,9 @@ impl Storage {
     pub(crate) fn compact(&self) -> Result<CompactCounts> {
         let ids: Vec<i64> = {
             let w = self.writer()?;
-            let mut stmt = w.conn.prepare(
-                "SELECT series_id FROM chunks GROUP BY series_id HAVING COUNT(*) > 1 ORDER BY series_id",
-            )?;
+            let mut stmt = w
+                .conn
+                .prepare("SELECT series_id FROM chunks GROUP BY series_id HAVING COUNT(*) > 1 ORDER BY series_id")?;
             let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<i64>>>()?;
             ids
         };
@@ -141,7 +142,8 @@ fn delete_range_counting(w: &mut Writer, id: i64, mint: i64, maxt: i64) -> Resul
 /// Rewrites runs of adjacent partial chunks of `id` into as few chunks as possible.
 fn compact_series(w: &mut Writer, id: i64, counts: &mut CompactCounts) -> Result<()> {
     let chunks: Vec<(i64, i64, i64, usize)> = {
-        let mut stmt = w.conn.prepare_cached("SELECT id, min_t, max_t, data FROM chunks WHERE series_id = ?1 ORDER BY max_t")?;
+        let mut stmt =
+            w.conn.prepare_cached("SELECT id, min_t, max_t, data FROM chunks WHERE series_id = ?1 ORDER BY max_t")?;
         let rows = stmt.query_map([id], |r| {
             let data: Vec<u8> = r.get(3)?;
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, data))

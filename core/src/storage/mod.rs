@@ -30,13 +30,12 @@ use parking_lot::{Mutex, RwLock};
 use rusqlite::{Connection, OpenFlags};
 
 pub(crate) use self::head::Heads;
+use self::head::ReaderRegistry;
 pub(crate) use self::reader::OutboxLimit;
 #[cfg(feature = "remote-write")]
 pub(crate) use self::reader::OutboxScan;
-use self::head::ReaderRegistry;
 use self::writer::Writer;
 use crate::error::{Error, Result};
-
 
 /// How an engine was opened.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +119,12 @@ impl Storage {
         Storage::with_writer(None, mode, conn, None)
     }
 
-    fn with_writer(path: Option<PathBuf>, mode: OpenMode, conn: Connection, claim: Option<WriterClaim>) -> Result<Storage> {
+    fn with_writer(
+        path: Option<PathBuf>,
+        mode: OpenMode,
+        conn: Connection,
+        claim: Option<WriterClaim>,
+    ) -> Result<Storage> {
         let mut heads = Heads::default();
         let writer = Writer::load(conn, &mut heads)?;
         let storage = Storage::assemble(path, mode, Some(writer), claim);

@@ -161,7 +161,8 @@ impl Storage {
     ) -> Result<()> {
         self.read(|s, ctx| {
             let ids = index::resolve(ctx.conn, matchers, &mut |id| s.labels_of(ctx.conn, id))?;
-            let mut targets = ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
+            let mut targets =
+                ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
             targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
@@ -197,9 +198,8 @@ impl Storage {
         let mut stmt = ctx
             .conn
             .prepare_cached("SELECT 1 FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 LIMIT 1")?;
-        let mut hist = ctx
-            .conn
-            .prepare_cached("SELECT 1 FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 LIMIT 1")?;
+        let mut hist =
+            ctx.conn.prepare_cached("SELECT 1 FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 LIMIT 1")?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             if stmt.exists(params![id, mint, maxt])?
@@ -389,7 +389,8 @@ impl Storage {
     pub(crate) fn verify(&self) -> Result<crate::db::VerifyStats> {
         self.read(|s, ctx| {
             let mut stats = crate::db::VerifyStats::default();
-            let mut stmt = ctx.conn.prepare("SELECT series_id, min_t, max_t, data FROM chunks ORDER BY series_id, max_t")?;
+            let mut stmt =
+                ctx.conn.prepare("SELECT series_id, min_t, max_t, data FROM chunks ORDER BY series_id, max_t")?;
             let mut rows = stmt.query([])?;
             let mut points = Vec::with_capacity(1024);
             let (mut last_series, mut last_max) = (i64::MIN, i64::MIN);
@@ -480,9 +481,10 @@ fn feed_entry<'m>(
 /// The first commit change-feed consumer `name` has not acknowledged.
 fn outbox_cursor(conn: &Connection, name: &str) -> Result<u64> {
     let key = format!("{}{name}", super::writer::OUTBOX_PREFIX);
-    let cursor: Option<Vec<u8>> = rusqlite::OptionalExtension::optional(
-        conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
-    )?;
+    let cursor: Option<Vec<u8>> =
+        rusqlite::OptionalExtension::optional(
+            conn.query_row("SELECT value FROM kv WHERE key = ?1", [&key], |r| r.get(0)),
+        )?;
     match cursor {
         Some(c) => super::writer::decode_cursor(&c),
         None => Err(Error::invalid(format!("no change-feed consumer named {name:?}"))),

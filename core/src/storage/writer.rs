@@ -15,9 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 
 use super::head::{self, Heads};
-use super::Shared;
 use super::index;
 use super::log::{self, LogRecord, OutboxRecord};
+use super::Shared;
 use super::{codec, schema};
 use crate::error::Result;
 use crate::model::{Labels, Point};
@@ -294,7 +294,9 @@ impl Writer {
                 // Memory may hold changes SQLite did not keep: start over from disk.
                 let mut heads = heads_lock.write();
                 if let Err(reload) = self.reload(&mut heads) {
-                    return Err(crate::Error::Corrupt(format!("{e}; reloading after the failed commit also failed: {reload}")));
+                    return Err(crate::Error::Corrupt(format!(
+                        "{e}; reloading after the failed commit also failed: {reload}"
+                    )));
                 }
                 // Everything reloaded counts as of the last commit.
                 shared.applied_seq.store(self.committed_seq(), std::sync::atomic::Ordering::SeqCst);
@@ -375,7 +377,9 @@ impl Writer {
                 }
                 let id = w.series_id(labels)?;
                 match position.entry(id) {
-                    std::collections::hash_map::Entry::Occupied(e) => entries[*e.get()].1.to_mut().extend_from_slice(points),
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        entries[*e.get()].1.to_mut().extend_from_slice(points)
+                    }
                     std::collections::hash_map::Entry::Vacant(e) => {
                         e.insert(entries.len());
                         entries.push((id, Cow::Borrowed(points)));
@@ -396,8 +400,9 @@ impl Writer {
             }
             for (labels, points) in batches.iter().flat_map(|b| b.histograms()) {
                 let id = w.series_id(labels)?;
-                let mut insert =
-                    w.conn.prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
+                let mut insert = w
+                    .conn
+                    .prepare_cached("INSERT OR REPLACE INTO hsamples (series_id, t, data) VALUES (?1, ?2, ?3)")?;
                 for p in points {
                     let data = super::hcodec::encode(&p.h);
                     insert.execute(params![id, p.t, data])?;
@@ -408,12 +413,17 @@ impl Writer {
             }
             for m in batches.iter().flat_map(|b| b.metadata()) {
                 w.conn
-                    .prepare_cached("INSERT OR REPLACE INTO metadata (metric, type, help, unit) VALUES (?1, ?2, ?3, ?4)")?
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO metadata (metric, type, help, unit) VALUES (?1, ?2, ?3, ?4)",
+                    )?
                     .execute(params![m.metric, m.kind, m.help, m.unit])?;
             }
             for (key, value) in batches.iter().flat_map(|b| b.kv()) {
                 match value {
-                    Some(v) => w.conn.prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")?.execute(params![key, v])?,
+                    Some(v) => w
+                        .conn
+                        .prepare_cached("INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)")?
+                        .execute(params![key, v])?,
                     None => w.conn.prepare_cached("DELETE FROM kv WHERE key = ?1")?.execute([key])?,
                 };
             }
@@ -422,7 +432,14 @@ impl Writer {
     }
 
     /// Writes sorted, unique-timestamp `points` of series `id`.
-    fn write_series(&mut self, heads: HeadsView<'_>, seq: u64, id: i64, points: &[Point], pending: &mut Pending) -> Result<()> {
+    fn write_series(
+        &mut self,
+        heads: HeadsView<'_>,
+        seq: u64,
+        id: i64,
+        points: &[Point],
+        pending: &mut Pending,
+    ) -> Result<()> {
         let state = &self.series[&id];
         let split = points.partition_point(|p| p.t <= state.chunks_max_t);
         let (old, fresh) = points.split_at(split);

@@ -80,4 +80,3 @@ pub fn eval_cases() -> Vec<Case> {
     }
     out
 }
-

@@ -26,10 +26,7 @@ impl Response {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// Asserts an API error response with this status and `errorType`, returning the message.
@@ -58,27 +55,13 @@ impl Harness {
     pub fn with_config(config: ServerConfig) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path().join("test.db")).unwrap());
-        let config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            ..config
-        };
+        let config = ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..config };
         let server = ServerHandle::spawn(db.clone(), config).unwrap();
         let base = format!("http://{}", server.local_addr());
-        Harness {
-            db,
-            base,
-            server: Some(server),
-            _dir: dir,
-        }
+        Harness { db, base, server: Some(server), _dir: dir }
     }
 
-    pub fn request(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Response {
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
         let mut req = ureq::request(method, &format!("{}{path}", self.base));
         for (k, v) in headers {
             req = req.set(k, v);
@@ -98,11 +81,7 @@ impl Harness {
             })
             .collect();
         let body = resp.into_string().unwrap();
-        Response {
-            status,
-            body,
-            headers,
-        }
+        Response { status, body, headers }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -110,12 +89,7 @@ impl Harness {
     }
 
     pub fn post_form(&self, path: &str, form: &str) -> Response {
-        self.request(
-            "POST",
-            path,
-            &[("Content-Type", "application/x-www-form-urlencoded")],
-            form.as_bytes(),
-        )
+        self.request("POST", path, &[("Content-Type", "application/x-www-form-urlencoded")], form.as_bytes())
     }
 
     /// Every stored series with its points, as `labels -> [(t, v)]`, stale
@@ -134,11 +108,7 @@ impl Harness {
                     .map(|p| {
                         (
                             p.t,
-                            if promlite::is_stale_nan(p.v) {
-                                "stale".to_string()
-                            } else {
-                                promlite::format_value(p.v)
-                            },
+                            if promlite::is_stale_nan(p.v) { "stale".to_string() } else { promlite::format_value(p.v) },
                         )
                     })
                     .collect();
@@ -154,9 +124,7 @@ impl Harness {
 
     /// Writes `value` for `series` at `t` ms.
     pub fn append(&self, series: &str, t: i64, value: f64) {
-        self.db
-            .append(&Labels::parse(series).unwrap(), t, value)
-            .unwrap();
+        self.db.append(&Labels::parse(series).unwrap(), t, value).unwrap();
     }
 }
 
@@ -173,9 +141,7 @@ pub fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }

@@ -118,7 +118,11 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
                 for (i, v) in values.iter().enumerate() {
                     let t = start + i as i64 * step;
                     if t > end {
-                        return Err(format!("expected {} points for {}, but the range cannot hold them", values.len(), s.labels));
+                        return Err(format!(
+                            "expected {} points for {}, but the range cannot hold them",
+                            values.len(),
+                            s.labels
+                        ));
                     }
                     match v {
                         SeqValue::Float(f) => want.push((t, *f)),
@@ -148,7 +152,12 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
                         return Err(format!("expected a point at t={t} for {}, got {}", s.labels, points_text(s)));
                     }
                     if !almost_equal(*f, p.v) {
-                        return Err(format!("expected {} at t={t} for {}, got {}", format_value(*f), s.labels, points_text(s)));
+                        return Err(format!(
+                            "expected {} at t={t} for {}, got {}",
+                            format_value(*f),
+                            s.labels,
+                            points_text(s)
+                        ));
                     }
                 }
             }
@@ -174,12 +183,19 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
                     (Some(SeqValue::Float(f)), None) if almost_equal(*f, s.v) => {}
                     (Some(SeqValue::Histogram(want)), Some(got)) if histogram_matches(want, got) => {}
                     (Some(SeqValue::Float(f)), None) => {
-                        return Err(format!("expected {} for {} but got {}", format_value(*f), s.labels, format_value(s.v)))
+                        return Err(format!(
+                            "expected {} for {} but got {}",
+                            format_value(*f),
+                            s.labels,
+                            format_value(s.v)
+                        ))
                     }
                     (Some(SeqValue::Histogram(want)), _) => {
                         return Err(format!("expected {} for {} but got {}", want.h, s.labels, sample_text(s)))
                     }
-                    (other, _) => return Err(format!("expected {other:?} for {} but got {}", s.labels, sample_text(s))),
+                    (other, _) => {
+                        return Err(format!("expected {other:?} for {} but got {}", s.labels, sample_text(s)))
+                    }
                 }
             }
             for (l, _) in expected {
@@ -202,7 +218,8 @@ pub fn compare_value(eval: &Eval, value: &Value, (start, end, step): (i64, i64, 
 }
 
 fn points_text(s: &Series) -> String {
-    let mut pts: Vec<(i64, String)> = s.points.iter().map(|p| (p.t, format!("{}@{}", format_value(p.v), p.t))).collect();
+    let mut pts: Vec<(i64, String)> =
+        s.points.iter().map(|p| (p.t, format!("{}@{}", format_value(p.v), p.t))).collect();
     pts.extend(s.histograms.iter().map(|p| (p.t, format!("{}@{}", p.h, p.t))));
     pts.sort_by_key(|p| p.0);
     let pts: Vec<String> = pts.into_iter().map(|p| p.1).collect();
@@ -226,9 +243,13 @@ pub fn outcome_text(outcome: &Result<QueryResult, Error>) -> String {
                 Value::Scalar(p) => format!("scalar {}", format_value(p.v)),
                 Value::String { value, .. } => format!("string {value:?}"),
                 Value::Vector(v) if v.is_empty() => "empty vector".into(),
-                Value::Vector(v) => v.iter().map(|s| format!("{} {}", s.labels, sample_text(s))).collect::<Vec<_>>().join("\n"),
+                Value::Vector(v) => {
+                    v.iter().map(|s| format!("{} {}", s.labels, sample_text(s))).collect::<Vec<_>>().join("\n")
+                }
                 Value::Matrix(m) if m.is_empty() => "empty matrix".into(),
-                Value::Matrix(m) => m.iter().map(|s| format!("{} {}", s.labels, points_text(s))).collect::<Vec<_>>().join("\n"),
+                Value::Matrix(m) => {
+                    m.iter().map(|s| format!("{} {}", s.labels, points_text(s))).collect::<Vec<_>>().join("\n")
+                }
             };
             for w in &r.warnings {
                 out.push_str(&format!("\nwarning: {w}"));

@@ -127,7 +127,8 @@ fn patterns() -> Patterns {
     Patterns {
         load: Regex::new(r"^load(?:_(with_nhcb))?\s+(.+?)$").unwrap(),
         instant: Regex::new(r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$").unwrap(),
-        range: Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$").unwrap(),
+        range: Regex::new(r"^eval(?:_(fail|warn|info))?\s+range\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+?)\s+(.+)$")
+            .unwrap(),
         expect: Regex::new(r"^expect\s+(ordered|fail|warn|no_warn|info|no_info)(?:\s+(regex|msg):(.+))?$").unwrap(),
         expect_range: Regex::new(r"^expect range vector\s+from\s+(.+)\s+to\s+(.+)\s+step\s+(.+)$").unwrap(),
     }
@@ -203,7 +204,11 @@ fn parse_eval(p: &Patterns, lines: &[String], start: usize) -> Result<(usize, Ev
         let start_t = parse_duration(&c[2]).map_err(at)?;
         let end_t = parse_duration(&c[3]).map_err(at)?;
         let step = parse_duration(&c[4]).map_err(at)?;
-        (c.get(1).map(|m| m.as_str().to_string()), c[5].to_string(), EvalKind::Range { start: start_t, end: end_t, step })
+        (
+            c.get(1).map(|m| m.as_str().to_string()),
+            c[5].to_string(),
+            EvalKind::Range { start: start_t, end: end_t, step },
+        )
     } else {
         return Err(at(format!("invalid eval command {line:?}")));
     };

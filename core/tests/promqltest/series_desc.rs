@@ -77,7 +77,8 @@ pub fn parse_number(s: &str) -> Option<f64> {
     } else if body.eq_ignore_ascii_case("nan") {
         f64::NAN
     } else {
-        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+        if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        {
             return None;
         }
         body.parse::<f64>().ok()?
@@ -193,7 +194,10 @@ fn expand_histograms(item: &str, out: &mut Vec<SeqValue>) -> Result<(), String> 
     out.push(value(cur.clone(), hint_set));
     for _ in 0..n {
         if cur.schema > inc.schema {
-            return Err(format!("error combining histograms: cannot merge from schema {} to {}", inc.schema, cur.schema));
+            return Err(format!(
+                "error combining histograms: cannot merge from schema {} to {}",
+                inc.schema, cur.schema
+            ));
         }
         let combined = if add { cur.add(&inc) } else { cur.sub(&inc) };
         combined.map_err(|e| format!("error combining histograms: {e}"))?;

@@ -81,12 +81,26 @@ impl Store {
         self.db.query_with(query, t, opts)
     }
 
-    pub fn range(&self, query: &str, start: i64, end: i64, step: i64, opts: &QueryOptions) -> Result<QueryResult, Error> {
+    pub fn range(
+        &self,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        opts: &QueryOptions,
+    ) -> Result<QueryResult, Error> {
         self.db.query_range_with(query, start, end, step, opts)
     }
 
     /// Evaluates a parsed (possibly rewritten) expression against the database.
-    pub fn evaluate(&self, expr: &Expr, start: i64, end: i64, step: i64, opts: &QueryOptions) -> Result<QueryResult, Error> {
+    pub fn evaluate(
+        &self,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+        opts: &QueryOptions,
+    ) -> Result<QueryResult, Error> {
         promlite::eval::evaluate(&self.db, expr, start, end, step, opts)
     }
 }

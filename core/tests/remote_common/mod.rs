@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use prost::Message;
 use promlite::prompb::{self, WriteRequest};
+use prost::Message;
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,12 +168,16 @@ fn serve(conn: TcpStream, state: &Mutex<State>) {
             reply
         };
         let answer = match reply {
-            Reply::Status(code) if (200..300).contains(&code) => format!("HTTP/1.1 {code} OK\r\nContent-Length: 0\r\n\r\n"),
+            Reply::Status(code) if (200..300).contains(&code) => {
+                format!("HTTP/1.1 {code} OK\r\nContent-Length: 0\r\n\r\n")
+            }
             Reply::Status(code) => {
                 let body = format!("scripted failure {code}");
                 format!("HTTP/1.1 {code} Failure\r\nContent-Length: {}\r\n\r\n{body}", body.len())
             }
-            Reply::RetryAfterZero => "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n".into(),
+            Reply::RetryAfterZero => {
+                "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n".into()
+            }
             Reply::Hangup => return,
             Reply::Hang => {
                 std::thread::sleep(Duration::from_secs(3600));

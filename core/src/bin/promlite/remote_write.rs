@@ -27,11 +27,21 @@ pub struct RemoteWriteArgs {
     pub name: Option<String>,
 
     /// Bearer token for the receiver
-    #[arg(long = "remote-write-bearer-token", env = "PROMLITE_REMOTE_WRITE_BEARER_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    #[arg(
+        long = "remote-write-bearer-token",
+        env = "PROMLITE_REMOTE_WRITE_BEARER_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
     pub bearer_token: Option<String>,
 
     /// Basic auth for the receiver
-    #[arg(long = "remote-write-basic-auth", env = "PROMLITE_REMOTE_WRITE_BASIC_AUTH", value_name = "USER:PASSWORD", hide_env_values = true)]
+    #[arg(
+        long = "remote-write-basic-auth",
+        env = "PROMLITE_REMOTE_WRITE_BASIC_AUTH",
+        value_name = "USER:PASSWORD",
+        hide_env_values = true
+    )]
     pub basic_auth: Option<String>,
 
     /// Extra request header, e.g. 'X-Scope-OrgID: team-a' (repeatable)
@@ -107,7 +117,8 @@ impl RemoteWriteArgs {
             c = c.bearer_token(token.clone());
         }
         if let Some(pair) = &self.basic_auth {
-            let (user, password) = pair.split_once(':').ok_or("--remote-write-basic-auth must look like USER:PASSWORD")?;
+            let (user, password) =
+                pair.split_once(':').ok_or("--remote-write-basic-auth must look like USER:PASSWORD")?;
             c = c.basic_auth(user, password);
         }
         for h in &self.headers {
@@ -134,7 +145,9 @@ impl RemoteWriteFile {
     pub fn config(&self) -> Result<RemoteWriteConfig, String> {
         let mut c = RemoteWriteConfig::new(self.name.clone().unwrap_or_else(|| self.url.clone()), self.url.clone());
         match (&self.bearer_token, &self.basic_auth) {
-            (Some(_), Some(_)) => return Err(format!("remote_write {}: bearer_token and basic_auth exclude each other", c.name)),
+            (Some(_), Some(_)) => {
+                return Err(format!("remote_write {}: bearer_token and basic_auth exclude each other", c.name))
+            }
             (Some(token), None) => c = c.bearer_token(token.clone()),
             (None, Some(b)) => c = c.basic_auth(b.username.clone(), b.password.clone()),
             (None, None) => {}
@@ -217,7 +230,8 @@ pub fn backfill(args: BackfillArgs) -> Result<(), String> {
         None => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
     };
     let path = args.db.unwrap_or_else(|| PathBuf::from("./promlite.db"));
-    let db = Db::open_with(&path, Options::default().read_only(true)).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let db = Db::open_with(&path, Options::default().read_only(true))
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let report = db.remote_write_backfill(&config, start, end).map_err(|e| e.to_string())?;
     println!(
         "backfill to {}: {} series, {} samples sent in {} requests, {} samples refused by the receiver",
@@ -273,7 +287,11 @@ mod tests {
         assert_eq!(c.headers, [("X-Scope-OrgID".to_string(), "team".to_string())]);
         assert_eq!(c.external_labels, [("replica".to_string(), "a".to_string())]);
         assert_eq!((c.keep.len(), c.batch_size), (1, 10));
-        let bad = RemoteWriteArgs { url: Some("http://x/w".into()), headers: vec!["nocolon".into()], ..RemoteWriteArgs::default() };
+        let bad = RemoteWriteArgs {
+            url: Some("http://x/w".into()),
+            headers: vec!["nocolon".into()],
+            ..RemoteWriteArgs::default()
+        };
         assert!(bad.config().unwrap_err().contains("NAME:VALUE"));
         let orphan = RemoteWriteArgs { bearer_token: Some("t".into()), ..RemoteWriteArgs::default() };
         assert!(orphan.config().is_err());

@@ -108,7 +108,13 @@ fn classify(ev: &mut Evaluator, series: &[StepSeries]) -> Histograms {
 /// Parses an `le` value as Go's `strconv.ParseFloat` would.
 fn parse_le(s: &str) -> Option<f64> {
     let t = s.trim_start_matches(['+', '-']);
-    if t.is_empty() || !(t.as_bytes()[0].is_ascii_digit() || t.starts_with('.') || t.eq_ignore_ascii_case("inf") || t.eq_ignore_ascii_case("infinity") || t.eq_ignore_ascii_case("nan")) {
+    if t.is_empty()
+        || !(t.as_bytes()[0].is_ascii_digit()
+            || t.starts_with('.')
+            || t.eq_ignore_ascii_case("inf")
+            || t.eq_ignore_ascii_case("infinity")
+            || t.eq_ignore_ascii_case("nan"))
+    {
         return None;
     }
     s.parse::<f64>().ok()
@@ -204,7 +210,10 @@ impl HistogramOutputs {
         };
         HistogramOutputs {
             groups: h.groups.iter().map(named).collect(),
-            natives: series.iter().map(|s| if s.hpoints.is_empty() { StepSeries::new(Labels::new(), true) } else { named(&s.labels) }).collect(),
+            natives: series
+                .iter()
+                .map(|s| if s.hpoints.is_empty() { StepSeries::new(Labels::new(), true) } else { named(&s.labels) })
+                .collect(),
         }
     }
 
@@ -217,7 +226,8 @@ impl HistogramOutputs {
     }
 
     fn finish(self) -> Result<Vec<StepSeries>> {
-        let out: Vec<StepSeries> = self.natives.into_iter().chain(self.groups).filter(|s| !s.points.is_empty()).collect();
+        let out: Vec<StepSeries> =
+            self.natives.into_iter().chain(self.groups).filter(|s| !s.points.is_empty()).collect();
         merge_same_labelsets(out)
     }
 }

@@ -17,7 +17,12 @@ pub(crate) fn map_samples(ev: &mut Evaluator, call: &Call, r: StepRange, f: fn(f
 /// Evaluates the vector argument (first) and the scalar arguments (the rest),
 /// then maps each float sample with its step's scalar values; `None` drops
 /// the sample. Histogram samples are dropped, as Prometheus does.
-fn map_with_params(ev: &mut Evaluator, call: &Call, r: StepRange, f: impl Fn(f64, &[f64]) -> Option<f64>) -> Result<Val> {
+fn map_with_params(
+    ev: &mut Evaluator,
+    call: &Call,
+    r: StepRange,
+    f: impl Fn(f64, &[f64]) -> Option<f64>,
+) -> Result<Val> {
     let mut series = ev.eval_vector(arg(call, 0)?, r)?;
     let mut params = Vec::with_capacity(call.args.len().saturating_sub(1));
     for a in &call.args[1..] {
@@ -207,7 +212,8 @@ pub(crate) fn absent(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Va
             present[r.index(t)] = true;
         }
     }
-    let points: Vec<Point> = r.iter().enumerate().filter(|(k, _)| !present[*k]).map(|(_, t)| Point::new(t, 1.0)).collect();
+    let points: Vec<Point> =
+        r.iter().enumerate().filter(|(k, _)| !present[*k]).map(|(_, t)| Point::new(t, 1.0)).collect();
     if points.is_empty() {
         return Ok(Val::Vector(Vec::new()));
     }

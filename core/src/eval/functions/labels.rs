@@ -258,7 +258,8 @@ fn combine_with_info(
     let mut info_names: Vec<&str> = infos.iter().filter_map(|s| s.labels.get(METRIC_NAME)).collect();
     info_names.sort_unstable();
     info_names.dedup();
-    let info_sigs: Vec<Labels> = infos.iter().map(|s| info_signature(s.labels.get(METRIC_NAME).unwrap_or(""), &s.labels)).collect();
+    let info_sigs: Vec<Labels> =
+        infos.iter().map(|s| info_signature(s.labels.get(METRIC_NAME).unwrap_or(""), &s.labels)).collect();
     let base_sigs: Vec<Vec<Labels>> =
         base.iter().map(|s| info_names.iter().map(|n| info_signature(n, &s.labels)).collect()).collect();
     let all_match_empty = data_matchers.iter().all(|m| m.matches(""));

@@ -129,8 +129,14 @@ static IMPLEMENTATIONS: &[(&str, Impl)] = &[
     ("tanh", Impl::Math(f64::tanh)),
     ("time", Impl::Custom(instant::time)),
     ("timestamp", Impl::Custom(instant::timestamp)),
-    ("ts_of_first_over_time", Impl::Range(range_fn(range::ts_of_first_over_time).histograms(range_hist::ts_of_first_over_time))),
-    ("ts_of_last_over_time", Impl::Range(range_fn(range::ts_of_last_over_time).histograms(range_hist::ts_of_last_over_time))),
+    (
+        "ts_of_first_over_time",
+        Impl::Range(range_fn(range::ts_of_first_over_time).histograms(range_hist::ts_of_first_over_time)),
+    ),
+    (
+        "ts_of_last_over_time",
+        Impl::Range(range_fn(range::ts_of_last_over_time).histograms(range_hist::ts_of_last_over_time)),
+    ),
     ("ts_of_max_over_time", Impl::Range(range_fn(range::ts_of_max_over_time))),
     ("ts_of_min_over_time", Impl::Range(range_fn(range::ts_of_min_over_time))),
     ("vector", Impl::Custom(instant::vector)),
@@ -148,7 +154,8 @@ pub(crate) fn implemented() -> impl Iterator<Item = &'static str> {
 }
 
 pub(crate) fn eval_call(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    let imp = lookup(&call.func).ok_or_else(|| Error::execution(format!("unknown function with name {:?}", call.func)))?;
+    let imp =
+        lookup(&call.func).ok_or_else(|| Error::execution(format!("unknown function with name {:?}", call.func)))?;
     // The type checker rejects wrong argument counts; this keeps the
     // implementations safe for expressions built without it.
     if let Some(sig) = crate::promql::functions::lookup(&call.func) {

@@ -405,9 +405,16 @@ pub(crate) fn extrapolation_factor(
 fn extended_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
     let f = w.points;
     let (first, last) = boundary_samples(w, f.len(), |i| f[i].t)?;
-    let left = if w.smoothed && f[first].t < w.start { interpolate(f[first], f[first + 1], w.start, counter) } else { f[first].v };
-    let right =
-        if w.smoothed && last > 0 && f[last].t > w.end { interpolate(f[last - 1], f[last], w.end, counter) } else { f[last].v };
+    let left = if w.smoothed && f[first].t < w.start {
+        interpolate(f[first], f[first + 1], w.start, counter)
+    } else {
+        f[first].v
+    };
+    let right = if w.smoothed && last > 0 && f[last].t > w.end {
+        interpolate(f[last - 1], f[last], w.end, counter)
+    } else {
+        f[last].v
+    };
     let mut result = right - left;
     if counter {
         // Resets strictly inside the window; the boundary values above
@@ -609,10 +616,7 @@ fn first_sample_index(w: &Window) -> Option<usize> {
 
 pub(crate) fn changes(w: &Window) -> Result<Option<f64>> {
     let Some(first) = first_sample_index(w) else { return Ok(None) };
-    let n = w.points[first..]
-        .windows(2)
-        .filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan()))
-        .count();
+    let n = w.points[first..].windows(2).filter(|p| p[1].v != p[0].v && !(p[1].v.is_nan() && p[0].v.is_nan())).count();
     Ok(Some(n as f64))
 }
 
@@ -710,7 +714,18 @@ mod tests {
 
     fn window(points: &[Point], start: i64, end: i64) -> Window<'_> {
         let drops = points.windows(2).filter(|p| p[1].v < p[0].v).count() as u32;
-        Window { points, hpoints: &[], ts: end, start, end, range_ms: end - start, params: &[], anchored: false, smoothed: false, drops }
+        Window {
+            points,
+            hpoints: &[],
+            ts: end,
+            start,
+            end,
+            range_ms: end - start,
+            params: &[],
+            anchored: false,
+            smoothed: false,
+            drops,
+        }
     }
 
     fn pts(v: &[(i64, f64)]) -> Vec<Point> {
@@ -748,7 +763,16 @@ mod tests {
         assert_eq!(count_over_time(&w).unwrap(), Some(3.0));
         assert_eq!(ts_of_max_over_time(&w).unwrap(), Some(3.0));
         assert_eq!(changes(&w).unwrap(), Some(2.0));
-        let q = pts(&[(1000, 2.0), (2000, 4.0), (3000, 4.0), (4000, 4.0), (5000, 5.0), (6000, 5.0), (7000, 7.0), (8000, 9.0)]);
+        let q = pts(&[
+            (1000, 2.0),
+            (2000, 4.0),
+            (3000, 4.0),
+            (4000, 4.0),
+            (5000, 5.0),
+            (6000, 5.0),
+            (7000, 7.0),
+            (8000, 9.0),
+        ]);
         let w = window(&q, 0, 8000);
         assert_eq!(stddev_over_time(&w).unwrap(), Some(2.0));
         assert_eq!(avg_over_time(&w).unwrap(), Some(5.0));
