@@ -81,6 +81,8 @@ pub struct MetricMetadata {
 pub struct Batch {
     series: Vec<(Labels, Vec<Point>)>,
     histograms: Vec<(Labels, Vec<HPoint>)>,
+    /// `(t, start timestamp)` of the samples added with one, by series.
+    start_timestamps: Vec<(Labels, Vec<(i64, i64)>)>,
     samples: usize,
     metadata: Vec<MetricMetadata>,
     kv: Vec<(String, Option<Vec<u8>>)>,
@@ -116,6 +118,38 @@ impl Batch {
             _ => self.histograms.push((labels.clone(), vec![point])),
         }
         self.samples += 1;
+    }
+
+    /// Adds one float sample with its start timestamp `st` (ms): when the
+    /// counter it belongs to started counting, as OpenTelemetry and
+    /// Prometheus's created timestamps give it. PromQL's `rate`, `increase`,
+    /// `irate` and `resets` use it to see resets; `start_timestamp()` returns it.
+    /// A start timestamp of 0 means none.
+    pub fn add_with_start(&mut self, labels: &Labels, t: i64, st: i64, v: f64) {
+        self.add(labels, t, v);
+        self.note_start(labels, t, st);
+    }
+
+    /// Adds one native-histogram sample with its start timestamp (see [`Batch::add_with_start`]).
+    pub fn add_histogram_with_start(&mut self, labels: &Labels, t: i64, st: i64, h: FloatHistogram) {
+        self.add_histogram(labels, t, h);
+        self.note_start(labels, t, st);
+    }
+
+    fn note_start(&mut self, labels: &Labels, t: i64, st: i64) {
+        if st == 0 {
+            return;
+        }
+        match self.start_timestamps.last_mut() {
+            Some((l, sts)) if l == labels => sts.push((t, st)),
+            _ => self.start_timestamps.push((labels.clone(), vec![(t, st)])),
+        }
+    }
+
+    /// `(t, start timestamp)` of the samples added with one, by series in
+    /// insertion order (a series may repeat).
+    pub fn start_timestamps(&self) -> &[(Labels, Vec<(i64, i64)>)] {
+        &self.start_timestamps
     }
 
     /// The native-histogram samples, by series in insertion order.

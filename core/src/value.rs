@@ -31,18 +31,32 @@ pub struct Series {
     /// Native-histogram samples in ascending time order (a series may hold
     /// both kinds, at different timestamps).
     pub histograms: Vec<HPoint>,
+    /// `(t, start timestamp)` of the samples (of either kind) that have a
+    /// start timestamp, in ascending `t`; empty when none has one.
+    pub start_timestamps: Vec<(i64, i64)>,
 }
 
 impl Series {
     /// A series with float samples only.
     pub fn floats(labels: Labels, points: Vec<Point>) -> Series {
-        Series { labels, points, histograms: Vec::new() }
+        Series { labels, points, histograms: Vec::new(), start_timestamps: Vec::new() }
+    }
+
+    /// The start timestamp of the sample at `t`, or 0 when it has none.
+    pub fn start_timestamp_at(&self, t: i64) -> i64 {
+        start_timestamp_at(&self.start_timestamps, t)
     }
 
     /// Whether the series has no samples of either kind.
     pub fn is_empty(&self) -> bool {
         self.points.is_empty() && self.histograms.is_empty()
     }
+}
+
+/// The start timestamp recorded for time `t` in `sts` (sorted `(t, st)`
+/// pairs), or 0 when there is none.
+pub fn start_timestamp_at(sts: &[(i64, i64)], t: i64) -> i64 {
+    sts.binary_search_by_key(&t, |&(at, _)| at).map_or(0, |i| sts[i].1)
 }
 
 /// The value of a PromQL expression.
@@ -277,8 +291,13 @@ mod tests {
         );
         let hp = HPoint { t: 2_000, h };
         let m = Value::Matrix(vec![
-            Series { labels: labels.clone(), points: vec![Point::new(1_000, 1.0)], histograms: vec![hp.clone()] },
-            Series { labels: labels.clone(), points: vec![], histograms: vec![hp] },
+            Series {
+                labels: labels.clone(),
+                points: vec![Point::new(1_000, 1.0)],
+                histograms: vec![hp.clone()],
+                start_timestamps: Vec::new(),
+            },
+            Series { labels: labels.clone(), points: vec![], histograms: vec![hp], start_timestamps: Vec::new() },
             Series::floats(labels, vec![Point::new(1_000, 2.0)]),
         ]);
         let hjson = r#"[2,{"count":"3","sum":"4","buckets":[[0,"0.5","1","1"],[0,"1","2","2"]]}]"#;

@@ -386,7 +386,8 @@ fn format_1_files_are_upgraded_when_opened_for_writing() {
     // Make it what format 1 looked like: no histogram or change-feed tables.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE hsamples; DROP TABLE outbox; PRAGMA user_version = 1;").unwrap();
+        c.execute_batch("DROP TABLE hsamples; DROP TABLE outbox; DROP TABLE stsamples; PRAGMA user_version = 1;")
+            .unwrap();
     }
     let err = Db::open_with(&path, Options::default().read_only(true)).err().unwrap();
     assert!(err.to_string().contains("open it once for writing to upgrade"), "{err}");
@@ -399,7 +400,7 @@ fn format_1_files_are_upgraded_when_opened_for_writing() {
     drop(db);
     let c = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
 }
 
 #[test]

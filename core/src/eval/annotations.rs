@@ -33,6 +33,14 @@ impl Annotations {
         ));
     }
 
+    /// `rate`/`increase` met a sample whose start timestamp overlaps the previous sample.
+    pub fn start_time_overlap(&mut self, metric: &str) {
+        self.warn(format!(
+            "sample has start time that overlaps with previous sample timestamp for metric {}",
+            go_quote_str(metric)
+        ));
+    }
+
     pub fn invalid_quantile(&mut self, q: f64) {
         self.warn(format!("quantile value should be between 0 and 1, got {}", go_g(q)));
     }

@@ -54,8 +54,34 @@ impl WindowSpec {
     }
 }
 
-/// Receives the series of a range-vector argument one at a time.
-pub(crate) type RangeSeriesFn<'f> = dyn FnMut(&mut Evaluator, StepSeries, &WindowSpec) -> Result<()> + 'f;
+/// Receives the series of a range-vector argument one at a time, with the
+/// start timestamps of its samples (sorted `(t, st)`; empty unless the series
+/// comes straight from a selector and has some).
+pub(crate) type RangeSeriesFn<'f> =
+    dyn FnMut(&mut Evaluator, StepSeries, &WindowSpec, &[(i64, i64)]) -> Result<()> + 'f;
+
+/// What an instant selector reports of the sample it picks at each step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SampleField {
+    /// The value (float or histogram).
+    Value,
+    /// The sample's timestamp in seconds (`timestamp()`).
+    Time,
+    /// The sample's start timestamp in seconds, 0 when it has none (`start_timestamp()`).
+    StartTime,
+}
+
+impl SampleField {
+    /// The float reported for a sample at `t` with value `v`; `starts` are
+    /// the series' start timestamps.
+    fn float(self, t: i64, v: f64, starts: &[(i64, i64)]) -> f64 {
+        match self {
+            SampleField::Value => v,
+            SampleField::Time => t as f64 / 1000.0,
+            SampleField::StartTime => crate::value::start_timestamp_at(starts, t) as f64 / 1000.0,
+        }
+    }
+}
 
 impl<'a> Evaluator<'a> {
     pub fn new(querier: &'a dyn Querier, opts: &'a QueryOptions, start: i64, end: i64, step: i64) -> Self {
@@ -162,13 +188,13 @@ impl<'a> Evaluator<'a> {
                 }
                 self.negate(v)
             }
-            ExprKind::VectorSelector(sel) => Ok(Val::Vector(self.vector_selector(sel, r, false)?)),
+            ExprKind::VectorSelector(sel) => Ok(Val::Vector(self.vector_selector(sel, r, SampleField::Value)?)),
             ExprKind::MatrixSelector(_) | ExprKind::Subquery(_) => {
                 if !r.is_instant() {
                     return Err(Error::execution("cannot do range evaluation of a range vector"));
                 }
                 let mut out = Vec::new();
-                self.each_range_series(expr, r, &mut |ev, s, spec| {
+                self.each_range_series(expr, r, &mut |ev, s, spec, _| {
                     if let Some(w) = window_at(&s, spec, r.start, ev.lookback())? {
                         ev.account(w.len())?;
                         out.push(w);
@@ -277,13 +303,12 @@ impl<'a> Evaluator<'a> {
         !self.stats_selectors.is_empty() && self.stats_selectors.contains(&(sel as *const VectorSelector as usize))
     }
 
-    /// Evaluates a vector selector at every step. With `sample_times`, the
-    /// values are the timestamps (in seconds) of the samples found, for `timestamp()`.
+    /// Evaluates a vector selector at every step, reporting `field` of the samples found.
     pub fn vector_selector(
         &mut self,
         sel: &VectorSelector,
         r: StepRange,
-        sample_times: bool,
+        field: SampleField,
     ) -> Result<Vec<StepSeries>> {
         let offset = self.offset_ms(&sel.offset)?;
         let at = self.resolve_at(&sel.at);
@@ -299,13 +324,13 @@ impl<'a> Evaluator<'a> {
                 if smoothed {
                     hist::smoothed_samples(ev, &s, at, offset, lookback, r)?
                 } else {
-                    instant_samples(&s, at, offset, lookback, r, sample_times)
+                    instant_samples(&s, at, offset, lookback, r, field)
                 }
             } else {
                 let points = if smoothed {
                     smoothed_points(&s.points, at, offset, lookback, r)
                 } else {
-                    instant_points(&s.points, at, offset, lookback, r, sample_times)
+                    instant_points(&s.points, at, offset, lookback, r, field, &s.start_timestamps)
                 };
                 StepSeries::floats(Labels::new(), false, points)
             };
@@ -333,8 +358,9 @@ impl<'a> Evaluator<'a> {
             ExprKind::MatrixSelector(ms) => self.matrix_selector(ms, r, f),
             ExprKind::Subquery(sq) => {
                 let (spec, series) = self.subquery(sq, r)?;
+                // Subqueries evaluate an expression: start timestamps do not survive.
                 for s in series {
-                    f(self, s, &spec)?;
+                    f(self, s, &spec, &[])?;
                 }
                 Ok(spec)
             }
@@ -365,7 +391,7 @@ impl<'a> Evaluator<'a> {
             if points.is_empty() && hpoints.is_empty() {
                 return Ok(());
             }
-            f(ev, StepSeries { labels: s.labels, drop_name: false, points, hpoints }, &spec)
+            f(ev, StepSeries { labels: s.labels, drop_name: false, points, hpoints }, &spec, &s.start_timestamps)
         })?;
         Ok(spec)
     }
@@ -435,7 +461,8 @@ pub(crate) fn instant_points(
     offset: i64,
     lookback: i64,
     r: StepRange,
-    sample_times: bool,
+    field: SampleField,
+    starts: &[(i64, i64)],
 ) -> Vec<Point> {
     let mut out = Vec::new();
     let mut next = 0; // first point after the reference time
@@ -449,8 +476,7 @@ pub(crate) fn instant_points(
         }
         let p = points[next - 1];
         if p.t > reference - lookback && !is_stale_nan(p.v) {
-            let v = if sample_times { p.t as f64 / 1000.0 } else { p.v };
-            out.push(Point::new(ts, v));
+            out.push(Point::new(ts, field.float(p.t, p.v, starts)));
         }
     }
     out
@@ -464,7 +490,7 @@ pub(crate) fn instant_samples(
     offset: i64,
     lookback: i64,
     r: StepRange,
-    sample_times: bool,
+    field: SampleField,
 ) -> StepSeries {
     let mut out = StepSeries::new(Labels::new(), false);
     let (points, hists) = (&s.points, &s.histograms);
@@ -489,15 +515,15 @@ pub(crate) fn instant_samples(
         if newest_is_float {
             let p = float.expect("newest is a float");
             if p.t > reference - lookback && !is_stale_nan(p.v) {
-                out.points.push(Point::new(ts, if sample_times { p.t as f64 / 1000.0 } else { p.v }));
+                out.points.push(Point::new(ts, field.float(p.t, p.v, &s.start_timestamps)));
             }
         } else {
             let h = histogram.expect("newest is a histogram");
             if h.t > reference - lookback && !hist::is_stale(&h.h) {
-                if sample_times {
-                    out.points.push(Point::new(ts, h.t as f64 / 1000.0));
-                } else {
+                if field == SampleField::Value {
                     out.hpoints.push(HPoint { t: ts, h: h.h.clone() });
+                } else {
+                    out.points.push(Point::new(ts, field.float(h.t, 0.0, &s.start_timestamps)));
                 }
             }
         }
@@ -646,14 +672,14 @@ mod tests {
     fn instant_points_respect_lookback_and_staleness() {
         let p = pts(&[(0, 1.0), (60_000, 2.0), (120_000, crate::model::stale_nan())]);
         let r = StepRange::new(0, 480_000, 60_000);
-        let got = instant_points(&p, None, 0, 300_000, r, false);
+        let got = instant_points(&p, None, 0, 300_000, r, SampleField::Value, &[]);
         // At 2m the latest sample is the stale marker: nothing from then on.
         assert_eq!(got, pts(&[(0, 1.0), (60_000, 2.0)]));
         let no_stale = pts(&[(0, 1.0)]);
-        let got = instant_points(&no_stale, None, 0, 300_000, r, false);
+        let got = instant_points(&no_stale, None, 0, 300_000, r, SampleField::Value, &[]);
         // A sample exactly lookback old is no longer seen.
         assert_eq!(got.len(), 5);
-        let shifted = instant_points(&no_stale, Some(0), 0, 300_000, r, true);
+        let shifted = instant_points(&no_stale, Some(0), 0, 300_000, r, SampleField::Time, &[]);
         assert_eq!(shifted.len(), r.len(), "@ pins every step to the same sample");
         assert!(shifted.iter().all(|p| p.v == 0.0));
     }

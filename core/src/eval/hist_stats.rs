@@ -116,6 +116,7 @@ mod tests {
         let h = |t: &str| Arc::new(FloatHistogram::parse_test_notation(t).unwrap());
         let s = Series {
             labels: Labels::new(),
+            start_timestamps: Vec::new(),
             points: vec![],
             histograms: vec![
                 HPoint { t: 0, h: h("{{count:2 sum:3 buckets:[2]}}") },

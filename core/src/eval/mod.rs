@@ -195,8 +195,10 @@ fn apply_name_drops(series: &mut [StepSeries], opts: &QueryOptions) {
 }
 
 fn into_matrix(series: Vec<StepSeries>) -> Vec<Series> {
-    let mut out: Vec<Series> =
-        series.into_iter().map(|s| Series { labels: s.labels, points: s.points, histograms: s.hpoints }).collect();
+    let mut out: Vec<Series> = series
+        .into_iter()
+        .map(|s| Series { labels: s.labels, points: s.points, histograms: s.hpoints, start_timestamps: Vec::new() })
+        .collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     out
 }

@@ -30,7 +30,8 @@ impl Mem {
     fn add_histograms(&mut self, labels: &str, samples: &[(i64, &str)], floats: &[(i64, f64)]) -> &mut Self {
         let histograms = samples.iter().map(|&(t, h)| HPoint::new(t, histogram(h))).collect();
         let points = floats.iter().map(|&(t, v)| Point::new(t, v)).collect();
-        self.series.push(Series { labels: Labels::parse(labels).unwrap(), points, histograms });
+        let labels = Labels::parse(labels).unwrap();
+        self.series.push(Series { labels, points, histograms, start_timestamps: Vec::new() });
         self
     }
 }
@@ -48,6 +49,7 @@ impl Querier for Mem {
                 labels: s.labels.clone(),
                 points: s.points.iter().copied().filter(|p| p.t >= mint && p.t <= maxt).collect(),
                 histograms: s.histograms.iter().filter(|p| p.t >= mint && p.t <= maxt).cloned().collect(),
+                start_timestamps: s.start_timestamps.iter().copied().filter(|&(t, _)| t >= mint && t <= maxt).collect(),
             })
             .filter(|s| !s.is_empty())
             .collect())

@@ -38,6 +38,9 @@ impl Storage {
                     .conn
                     .prepare_cached("DELETE FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3")?
                     .execute(rusqlite::params![id, mint, maxt])?;
+                w.conn
+                    .prepare_cached("DELETE FROM stsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3")?
+                    .execute(rusqlite::params![id, mint, maxt])?;
                 if delete_range(w, id, mint, maxt)? || histograms > 0 {
                     touched += 1;
                 }
@@ -79,6 +82,7 @@ impl Storage {
                 ids
             };
             removed += w.conn.prepare("DELETE FROM hsamples WHERE t < ?1")?.execute([min_t])? as u64;
+            w.conn.prepare("DELETE FROM stsamples WHERE t < ?1")?.execute([min_t])?;
             for id in old_histograms {
                 if w.series.contains_key(&id) && w.series_is_empty(id)? {
                     w.remove_series(id)?;

@@ -167,6 +167,8 @@ impl Storage {
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
             )?;
+            // Most files hold no start timestamps: then no series looks for any.
+            let any_start_timestamps = ctx.conn.prepare_cached("SELECT 1 FROM stsamples LIMIT 1")?.exists([])?;
             for (labels, id) in targets {
                 let mut points = Vec::new();
                 if s.chunks_may_reach(ctx, id, mint) {
@@ -183,7 +185,12 @@ impl Storage {
                     continue;
                 }
                 head::sort_dedup_keep_last(&mut points);
-                f(Series { labels, points, histograms })?;
+                let start_timestamps = if any_start_timestamps {
+                    start_timestamps_in_range(ctx.conn, id, mint, maxt)?
+                } else {
+                    Vec::new()
+                };
+                f(Series { labels, points, histograms, start_timestamps })?;
             }
             Ok(())
         })
@@ -502,6 +509,14 @@ fn histograms_in_range(conn: &Connection, id: i64, mint: i64, maxt: i64) -> Resu
         out.push(crate::model::HPoint { t: row.get(0)?, h: std::sync::Arc::new(h) });
     }
     Ok(out)
+}
+
+/// `(t, start timestamp)` of the samples of series `id` in `[mint, maxt]` that have one, in time order.
+fn start_timestamps_in_range(conn: &Connection, id: i64, mint: i64, maxt: i64) -> Result<Vec<(i64, i64)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT t, st FROM stsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t")?;
+    let rows = stmt.query_map(params![id, mint, maxt], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<(i64, i64)>>>()?)
 }
 
 /// Keeps the points within `[mint, maxt]` of sorted `points`.

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 
 /// Format version written to `PRAGMA user_version`. Bump it (and add a
 /// migration) whenever the layout below changes incompatibly.
-pub(crate) const FORMAT_VERSION: i64 = 2;
+pub(crate) const FORMAT_VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of promlite files ("PmLt"): tells them apart from
 /// other SQLite databases without reading any table.
@@ -90,6 +90,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 ) STRICT;
 ";
 
+/// Tables added by format 3 (created by [`create`], and by [`migrate`] in
+/// older files).
+const ADDED_IN_V3: &str = "
+-- Start timestamps (OpenTelemetry/created timestamps) of the samples that have
+-- one, float or histogram; most samples have none, so they live apart.
+CREATE TABLE IF NOT EXISTS stsamples (
+    series_id INTEGER NOT NULL,
+    t         INTEGER NOT NULL,
+    st        INTEGER NOT NULL,
+    PRIMARY KEY (series_id, t)
+) WITHOUT ROWID, STRICT;
+";
+
 /// What [`inspect`] found at a path.
 pub(crate) enum FileState {
     /// No file, or an empty one: a new database is created there.
@@ -136,8 +149,14 @@ pub(crate) fn migrate(conn: &Connection, from: i64) -> Result<()> {
     if from >= FORMAT_VERSION {
         return Ok(());
     }
-    // 1 → 2: native-histogram samples and the change feed.
-    conn.execute_batch(&format!("BEGIN IMMEDIATE; {ADDED_IN_V2} PRAGMA user_version = {FORMAT_VERSION}; COMMIT;"))?;
+    // 1 → 2: native-histogram samples and the change feed; 2 → 3: start
+    // timestamps. Every step only adds tables, so one transaction does all.
+    let mut steps = String::new();
+    if from < 2 {
+        steps.push_str(ADDED_IN_V2);
+    }
+    steps.push_str(ADDED_IN_V3);
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {steps} PRAGMA user_version = {FORMAT_VERSION}; COMMIT;"))?;
     Ok(())
 }
 
@@ -159,6 +178,7 @@ pub(crate) fn create(conn: &Connection) -> Result<()> {
          BEGIN;
          {SCHEMA}
          {ADDED_IN_V2}
+         {ADDED_IN_V3}
          INSERT INTO meta (key, value) VALUES ('seq', 0);
          INSERT INTO meta (key, value) VALUES ('created_by', 'promlite {}');
          PRAGMA application_id = {APPLICATION_ID};

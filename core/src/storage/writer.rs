@@ -95,6 +95,9 @@ pub(crate) struct Writer {
     /// Series whose newest chunk changed in the open transaction (their heads'
     /// `chunk_bound` is updated after commit).
     chunk_bounds_changed: Vec<i64>,
+    /// Whether `stsamples` may hold rows: only then does a rewritten sample
+    /// have an old start timestamp to clear (files without any skip that work).
+    has_start_timestamps: bool,
 }
 
 /// A view of the heads for planning: the writer is their only mutator, so
@@ -114,6 +117,7 @@ impl Writer {
             shadowed: VecDeque::new(),
             outbox_cursors: Default::default(),
             chunk_bounds_changed: Vec::new(),
+            has_start_timestamps: false,
         };
         w.reload(heads)?;
         Ok(w)
@@ -165,6 +169,7 @@ impl Writer {
             }
         }
         self.next_seq = schema::committed_seq(&self.conn)? + 1;
+        self.has_start_timestamps = self.conn.prepare("SELECT 1 FROM stsamples LIMIT 1")?.exists([])?;
         self.log_floor = 0;
         self.outbox_cursors.clear();
         {
@@ -411,6 +416,7 @@ impl Writer {
                     }
                 }
             }
+            w.write_start_timestamps(batches)?;
             for m in batches.iter().flat_map(|b| b.metadata()) {
                 w.conn
                     .prepare_cached(
@@ -429,6 +435,39 @@ impl Writer {
             }
             Ok(())
         })
+    }
+
+    /// Keeps `stsamples` in step with the samples of `batches` (already
+    /// written): a rewritten sample loses the start timestamp it had, then
+    /// the batches' start timestamps are stored.
+    fn write_start_timestamps(&mut self, batches: &[&crate::db::Batch]) -> Result<()> {
+        if self.has_start_timestamps {
+            let mut written: Vec<(i64, i64)> = Vec::new();
+            for b in batches {
+                for (labels, points) in b.series() {
+                    let id = self.series_id(labels)?;
+                    written.extend(points.iter().map(|p| (id, p.t)));
+                }
+                for (labels, points) in b.histograms() {
+                    let id = self.series_id(labels)?;
+                    written.extend(points.iter().map(|p| (id, p.t)));
+                }
+            }
+            let mut clear = self.conn.prepare_cached("DELETE FROM stsamples WHERE series_id = ?1 AND t = ?2")?;
+            for (id, t) in written {
+                clear.execute(params![id, t])?;
+            }
+        }
+        for (labels, sts) in batches.iter().flat_map(|b| b.start_timestamps()) {
+            let id = self.series_id(labels)?;
+            let mut insert =
+                self.conn.prepare_cached("INSERT OR REPLACE INTO stsamples (series_id, t, st) VALUES (?1, ?2, ?3)")?;
+            for &(t, st) in sts {
+                insert.execute(params![id, t, st])?;
+            }
+            self.has_start_timestamps = true;
+        }
+        Ok(())
     }
 
     /// Writes sorted, unique-timestamp `points` of series `id`.
@@ -749,6 +788,7 @@ impl Writer {
         let Some(s) = self.series.remove(&id) else { return Ok(()) };
         self.chunk_bounds_changed.push(id);
         self.conn.prepare_cached("DELETE FROM series WHERE id = ?1")?.execute([id])?;
+        self.conn.prepare_cached("DELETE FROM stsamples WHERE series_id = ?1")?.execute([id])?;
         index::delete_postings(&self.conn, id, &s.labels)?;
         self.by_labels.remove(&s.labels);
         if let Some(seq) = s.head_first_seq {

@@ -152,7 +152,7 @@ mod tests {
             .iter()
             .map(|l| {
                 let (labels, values) = parse_series_line(l).unwrap();
-                LoadSeries { labels, values }
+                LoadSeries { labels, values, starts: Vec::new() }
             })
             .collect()
     }

@@ -4,13 +4,16 @@
 use promlite::Labels;
 use regex::Regex;
 
-use super::series_desc::{parse_duration, parse_number, parse_series_line, SeqValue};
+use super::series_desc::{parse_duration, parse_number, parse_series_line, parse_start_line, SeqValue};
 
 /// A series to load: labels and values, one per `interval` from 0.
 #[derive(Debug, Clone)]
 pub struct LoadSeries {
     pub labels: Labels,
     pub values: Vec<SeqValue>,
+    /// Start timestamps from the series' `…@st` line, relative to each
+    /// value's own time (index-aligned with `values`; `None`: no start).
+    pub starts: Vec<Option<i64>>,
 }
 
 #[derive(Debug, Clone)]
@@ -169,19 +172,27 @@ fn parse_load(p: &Patterns, lines: &[String], start: usize) -> Result<(usize, Lo
     let caps = p.load.captures(&lines[start]).ok_or_else(|| format!("line {}: invalid load command", start + 1))?;
     let interval = parse_duration(&caps[2]).map_err(|e| format!("line {}: {e}", start + 1))?;
     let mut load = Load { interval, with_nhcb: caps.get(1).is_some(), series: Vec::new() };
+    let mut starts: Vec<(Labels, Vec<Option<i64>>)> = Vec::new();
     let mut i = start + 1;
     while i < lines.len() && !lines[i].is_empty() {
         let l = &lines[i];
-        // Start-timestamp lines (`metric@st …`): promlite stores no start
-        // timestamps, so they are read past.
-        let first = l.split_whitespace().next().unwrap_or("");
-        if first.ends_with("@st") {
-            i += 1;
-            continue;
+        let at = |e: String| format!("line {}: {e}", i + 1);
+        // `metric@st …`: start timestamps for the values of `metric`'s own line.
+        if let Some(parsed) = parse_start_line(l) {
+            starts.push(parsed.map_err(at)?);
+        } else {
+            let (labels, values) = parse_series_line(l).map_err(at)?;
+            load.series.push(LoadSeries { labels, values, starts: Vec::new() });
         }
-        let (labels, values) = parse_series_line(l).map_err(|e| format!("line {}: {e}", i + 1))?;
-        load.series.push(LoadSeries { labels, values });
         i += 1;
+    }
+    for (labels, offsets) in starts {
+        let series = load
+            .series
+            .iter_mut()
+            .find(|s| s.labels == labels)
+            .ok_or_else(|| format!("line {}: start timestamps for {labels}, which has no values", start + 1))?;
+        series.starts = offsets;
     }
     Ok((i, load))
 }
@@ -336,8 +347,8 @@ mod tests {
         let script = r#"
 # comment
 load 5m
+    up{job="a"}@st _ -1m +30s
     up{job="a"} 1+1x2
-    nope@st _ 1m
 
 eval instant at 10m up
     expect warn msg: boo
@@ -359,6 +370,9 @@ clear
         assert_eq!(cmds.len(), 6);
         let Command::Load(l) = &cmds[0] else { panic!() };
         assert_eq!((l.interval, l.series.len(), l.series[0].values.len()), (300_000, 1, 3));
+        assert_eq!(l.series[0].starts, vec![None, Some(-60_000), Some(30_000)]);
+        let orphan = parse_script("load 1m\n    nope@st _ 1m\n");
+        assert!(orphan.unwrap_err().contains("has no values"));
         let Command::Eval(e) = &cmds[1] else { panic!() };
         assert!(matches!(e.kind, EvalKind::Instant { at: 600_000 }));
         assert_eq!(e.warn.len(), 1);

@@ -128,6 +128,61 @@ pub fn parse_series_line(line: &str) -> Result<(Labels, Vec<SeqValue>), String> 
     Ok((labels, parse_values(values)?))
 }
 
+/// Parses a start-timestamp line `metric{labels}@st …` into the labels and
+/// the start timestamps relative to each value's time: `_` (none), a signed
+/// duration `-30s`, `A(+|-)BxN` (N+1 of them: A, A±B, …) or `AxN`.
+/// `None` when the line is not a start-timestamp line.
+pub fn parse_start_line(line: &str) -> Option<Result<(Labels, Vec<Option<i64>>), String>> {
+    let (series, rest) = split_series(line.trim());
+    let (series, values) =
+        if let Some(s) = series.strip_suffix("@st") { (s, rest) } else { (series, rest.strip_prefix("@st")?.trim()) };
+    Some((|| {
+        let labels = Labels::parse(series).map_err(|e| format!("bad series {series:?}: {e}"))?;
+        let mut out = Vec::new();
+        for item in values.split_whitespace() {
+            expand_start_item(item, &mut out).map_err(|e| format!("bad start timestamp {item:?}: {e}"))?;
+        }
+        Ok((labels, out))
+    })())
+}
+
+fn expand_start_item(item: &str, out: &mut Vec<Option<i64>>) -> Result<(), String> {
+    if item == "_" {
+        out.push(None);
+        return Ok(());
+    }
+    let (first, rest) = leading_duration(item)?;
+    let (step, count) = if rest.is_empty() {
+        out.push(Some(first));
+        return Ok(());
+    } else if let Some(n) = rest.strip_prefix('x') {
+        (0, n)
+    } else {
+        let (step, tail) = leading_duration(rest)?;
+        (step, tail.strip_prefix('x').ok_or("expected xN after the step")?)
+    };
+    let n: usize = count.parse().map_err(|e: std::num::ParseIntError| e.to_string())?;
+    out.extend((0..=n as i64).map(|k| Some(first + k * step)));
+    Ok(())
+}
+
+/// Reads a signed duration (`-1m30s`, `+5ms`, `0`) from the front of `s`;
+/// returns it in milliseconds and the rest.
+fn leading_duration(s: &str) -> Result<(i64, &str), String> {
+    let (sign, body) = match s.as_bytes().first() {
+        Some(b'-') => (-1, &s[1..]),
+        Some(b'+') => (1, &s[1..]),
+        _ => (1, s),
+    };
+    // Digits and unit letters; `x` (repetition) and signs end the duration.
+    let len = body.bytes().take_while(|b| b.is_ascii_digit() || b"smhdwy".contains(b)).count();
+    if len == 0 {
+        return Err(format!("expected a duration in {s:?}"));
+    }
+    let ms = parse_duration(&body[..len])?;
+    Ok((sign * ms, &body[len..]))
+}
+
 /// Splits the values part into items; histogram literals `{{…}}` may contain blanks.
 fn items(values: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -322,5 +377,17 @@ mod tests {
         assert_eq!(parse_duration("1h30m").unwrap(), 5_400_000);
         assert_eq!(parse_duration("0").unwrap(), 0);
         assert_eq!(parse_duration("500ms").unwrap(), 500);
+    }
+
+    #[test]
+    fn expands_start_timestamp_lines() {
+        let (labels, starts) = parse_start_line(r#"a{b="c"}@st _ -30s-1mx2 +1m 0 -1msx1"#).unwrap().unwrap();
+        assert_eq!(labels, Labels::parse(r#"a{b="c"}"#).unwrap());
+        let want = [None, Some(-30_000), Some(-90_000), Some(-150_000), Some(60_000), Some(0), Some(-1), Some(-1)];
+        assert_eq!(starts, want);
+        let (_, starts) = parse_start_line("series@st 1ms-1mx1 0-1mx1").unwrap().unwrap();
+        assert_eq!(starts, vec![Some(1), Some(1 - 60_000), Some(0), Some(-60_000)]);
+        assert!(parse_start_line("series 1 2").is_none());
+        assert!(parse_start_line("series@st 1q").unwrap().is_err());
     }
 }

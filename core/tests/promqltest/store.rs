@@ -44,25 +44,31 @@ impl Store {
     pub fn load(&mut self, load: &Load) -> Result<usize, String> {
         let mut batch = Batch::new();
         for s in &load.series {
-            let points: Vec<Point> = s
-                .values
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| match v {
-                    SeqValue::Float(f) => Some(Point::new(i as i64 * load.interval, *f)),
-                    _ => None,
-                })
-                .collect();
+            // Start timestamps are relative to each sample's own time.
+            let start_at = |i: usize, t: i64| s.starts.get(i).copied().flatten().map(|offset| t + offset);
+            let mut points: Vec<Point> = Vec::new();
+            for (i, v) in s.values.iter().enumerate() {
+                let t = i as i64 * load.interval;
+                match (v, start_at(i, t)) {
+                    (SeqValue::Float(f), None) => points.push(Point::new(t, *f)),
+                    (SeqValue::Float(f), Some(st)) => batch.add_with_start(&s.labels, t, st, *f),
+                    _ => {}
+                }
+            }
             if !points.is_empty() {
                 batch.add_points(&s.labels, &points);
             }
             for (i, v) in s.values.iter().enumerate() {
+                let t = i as i64 * load.interval;
                 match v {
                     SeqValue::Float(_) => self.hints.float(&s.labels),
                     SeqValue::Histogram(h) => {
                         let mut h = h.h.clone();
                         self.hints.histogram(&s.labels, &mut h);
-                        batch.add_histogram(&s.labels, i as i64 * load.interval, h);
+                        match start_at(i, t) {
+                            Some(st) => batch.add_histogram_with_start(&s.labels, t, st, h),
+                            None => batch.add_histogram(&s.labels, t, h),
+                        }
                     }
                     SeqValue::Omitted => {}
                 }

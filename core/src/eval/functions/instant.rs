@@ -2,7 +2,7 @@
 //! dates, `timestamp`, `scalar`/`vector`, `absent`, sorting, and the query
 //! bounds (`time`, `step`, `start`, `end`, `range`).
 
-use super::super::engine::{merge_same_labelsets, Evaluator};
+use super::super::engine::{merge_same_labelsets, Evaluator, SampleField};
 use super::super::series::{StepRange, StepSeries, Val};
 use super::{absent_labels, arg, unparen};
 use crate::error::Result;
@@ -114,7 +114,7 @@ pub(crate) fn sgn(v: f64) -> f64 {
 pub(crate) fn timestamp(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
     let a = unparen(arg(call, 0)?);
     let mut series = match &a.kind {
-        ExprKind::VectorSelector(sel) => ev.vector_selector(sel, r, true)?,
+        ExprKind::VectorSelector(sel) => ev.vector_selector(sel, r, SampleField::Time)?,
         _ => {
             let mut s = ev.eval_vector(a, r)?;
             for series in &mut s {
@@ -256,9 +256,23 @@ pub(crate) fn sort_desc(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result
 
 /// `start_timestamp(v)` needs per-sample start timestamps, which promlite
 /// does not store: the result is always empty.
+/// `start_timestamp(v)`: the start timestamp (seconds; 0 when it has none)
+/// of each sample an instant selector picks. Only samples read straight
+/// from storage carry one, so any other expression gives nothing.
 pub(crate) fn start_timestamp(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val> {
-    let _ = ev.eval_vector(arg(call, 0)?, r)?;
-    Ok(Val::Vector(Vec::new()))
+    let a = unparen(arg(call, 0)?);
+    let ExprKind::VectorSelector(sel) = &a.kind else {
+        let _ = ev.eval_vector(a, r)?;
+        return Ok(Val::Vector(Vec::new()));
+    };
+    let mut series = ev.vector_selector(sel, r, SampleField::StartTime)?;
+    for s in &mut series {
+        ev.drop_name(s);
+    }
+    if !ev.delayed_name_removal() {
+        series = merge_same_labelsets(series)?;
+    }
+    Ok(Val::Vector(series))
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use regex::Regex;
 
-use super::super::engine::{instant_points, instant_samples, merge_same_labelsets, Evaluator};
+use super::super::engine::{instant_points, instant_samples, merge_same_labelsets, Evaluator, SampleField};
 use super::super::output::OutputBuilder;
 use super::super::series::{go_labels_string, StepCursor, StepRange, StepSeries, Val};
 use super::{arg, is_valid_label_name, string_arg};
@@ -225,14 +225,16 @@ pub(crate) fn info(ev: &mut Evaluator, call: &Call, r: StepRange) -> Result<Val>
         let (start, end) = at.map_or((r.start, r.end), |t| (t, t));
         let lookback = ev.lookback();
         for s in ev.select(&matchers, start - lookback + 1 - offset, end - offset)? {
-            if !s.histograms.is_empty() && !instant_samples(&s, None, 0, lookback, r, false).hpoints.is_empty() {
+            if !s.histograms.is_empty()
+                && !instant_samples(&s, None, 0, lookback, r, SampleField::Value).hpoints.is_empty()
+            {
                 return Err(Error::execution(format!(
                     "this should be an info metric, with float samples: {}",
                     go_labels_string(&s.labels)
                 )));
             }
             // The value is the sample's own timestamp: the newest info wins a conflict.
-            let points = instant_points(&s.points, None, 0, lookback, r, true);
+            let points = instant_points(&s.points, None, 0, lookback, r, SampleField::Time, &[]);
             if !points.is_empty() {
                 infos.push(StepSeries::floats(s.labels, false, points));
             }

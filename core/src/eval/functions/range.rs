@@ -30,8 +30,73 @@ pub(crate) struct Window<'a> {
     pub anchored: bool,
     pub smoothed: bool,
     /// How many samples in the window are lower than the one before them
-    /// (counter resets); only counted for functions that ask for it.
+    /// or restarted by their start timestamp (counter resets); only counted
+    /// for functions that ask for it.
     pub drops: u32,
+    /// The series' start timestamps, sorted `(t, st)`: empty unless the
+    /// window comes straight from a selector whose samples have some.
+    pub starts: &'a [(i64, i64)],
+}
+
+impl Window<'_> {
+    /// The start timestamp of the sample at `t`, 0 when it has none.
+    pub fn start_of(&self, t: i64) -> i64 {
+        if self.starts.is_empty() {
+            return 0;
+        }
+        crate::value::start_timestamp_at(self.starts, t)
+    }
+
+    /// Whether start timestamps show that a counter was reset between its
+    /// samples at `prev_t` and `t` (the one test float and histogram paths share).
+    pub fn reset_by_start(&self, prev_t: i64, t: i64) -> bool {
+        !self.starts.is_empty() && is_start_timestamp_reset(self.start_of(prev_t), prev_t, self.start_of(t), t)
+    }
+
+    /// The start timestamp of the window's first sample (at `first_t`) when it
+    /// lies inside the window before that sample: the counter is then taken
+    /// to be 0 there, instead of extrapolating towards the window start.
+    pub fn start_inside(&self, first_t: i64) -> Option<i64> {
+        let st = self.start_of(first_t);
+        (st != 0 && st > self.start && st < first_t).then_some(st)
+    }
+}
+
+/// Whether a sample (at `t`, start timestamp `st`) restarted the counter
+/// since the previous one (at `prev_t`, start `prev_st`); a start timestamp
+/// of 0 is unknown. A start after the previous sample is a reset. A start
+/// exactly at the previous sample is a reset for delta-style series (whose
+/// previous sample has a start of its own before it), but not for a
+/// cumulative series of unknown start (OpenTelemetry's convention: the
+/// previous start is unknown, or equal to its own time). A start at or after
+/// the sample itself is invalid and says nothing.
+pub(crate) fn is_start_timestamp_reset(prev_st: i64, prev_t: i64, st: i64, t: i64) -> bool {
+    if st == 0 || st >= t || st < prev_t {
+        return false;
+    }
+    if st > prev_t {
+        return true;
+    }
+    prev_st != 0 && prev_st < prev_t
+}
+
+/// Whether a start timestamp claims an interval that overlaps the previous
+/// sample (neither delta-style nor the previous sample's own start): bad data.
+fn start_overlaps(prev_st: i64, prev_t: i64, st: i64) -> bool {
+    st != 0 && st < prev_t && st != prev_st
+}
+
+/// Whether any consecutive pair of the sample times `ts` has overlapping start timestamps.
+fn any_start_overlap(starts: &[(i64, i64)], ts: impl Iterator<Item = i64>) -> bool {
+    let mut prev: Option<(i64, i64)> = None;
+    for t in ts {
+        let st = crate::value::start_timestamp_at(starts, t);
+        if prev.is_some_and(|(prev_t, prev_st)| start_overlaps(prev_st, prev_t, st)) {
+            return true;
+        }
+        prev = Some((t, st));
+    }
+    false
 }
 
 /// A range function: value for one window of floats, or none.
@@ -134,8 +199,9 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
     let counter_check = matches!(call.func.as_str(), "rate" | "increase");
     let mut out = Vec::new();
     let mut step_params = vec![0.0; params.len()];
-    ev.each_range_series(arg, r, &mut |ev, series, spec| {
-        let (points, hpoints) = window_values(ev, &series, spec, imp, &params, &mut step_params, lookback, r)?;
+    ev.each_range_series(arg, r, &mut |ev, series, spec, starts| {
+        let input = WindowInput { series: &series, spec, starts, overlap_check: counter_check };
+        let (points, hpoints) = window_values(ev, &input, imp, &params, &mut step_params, lookback, r)?;
         // Prometheus hints at a non-counter only when floats came out.
         if counter_check && !points.is_empty() {
             if let Some(name) = series.labels.get(METRIC_NAME) {
@@ -170,31 +236,49 @@ pub(crate) fn eval_range_call(ev: &mut Evaluator, call: &Call, imp: &RangeImpl, 
     Ok(Val::Vector(out))
 }
 
-/// Applies the function to the window of `series` at every step: float
+/// One series of a range-vector argument, as a range function reads it.
+struct WindowInput<'a> {
+    series: &'a StepSeries,
+    spec: &'a WindowSpec,
+    /// The series' start timestamps (sorted `(t, st)`, often empty).
+    starts: &'a [(i64, i64)],
+    /// Warn about overlapping start timestamps (`rate`, `increase`).
+    overlap_check: bool,
+}
+
+/// Applies the function to the window of the series at every step: float
 /// and histogram results.
-#[allow(clippy::too_many_arguments)]
 fn window_values(
     ev: &mut Evaluator,
-    series: &StepSeries,
-    input: &WindowSpec,
+    wi: &WindowInput,
     imp: &RangeImpl,
     params: &[Vec<f64>],
     step_params: &mut [f64],
     lookback: i64,
     r: StepRange,
 ) -> Result<(Vec<Point>, Vec<HPoint>)> {
+    let (series, input, starts) = (wi.series, wi.spec, wi.starts);
     let pts = &series.points;
     let hpts = &series.hpoints;
     let metric = series.labels.get(METRIC_NAME).unwrap_or("");
     let back = if input.anchored || input.smoothed { lookback } else { 0 };
     let forward = if input.smoothed { lookback } else { 0 };
-    // drops_before[i]: decreases between consecutive samples up to sample i,
-    // so any window's count is one subtraction.
+    let start_reset = |prev: &Point, p: &Point| {
+        !starts.is_empty()
+            && is_start_timestamp_reset(
+                crate::value::start_timestamp_at(starts, prev.t),
+                prev.t,
+                crate::value::start_timestamp_at(starts, p.t),
+                p.t,
+            )
+    };
+    // drops_before[i]: counter resets between consecutive samples up to
+    // sample i, so any window's count is one subtraction.
     let drops_before: Vec<u32> = if imp.counts_drops {
         let mut acc = 0u32;
         std::iter::once(0)
             .chain(pts.windows(2).map(|w| {
-                acc += u32::from(w[1].v < w[0].v);
+                acc += u32::from(w[1].v < w[0].v || start_reset(&w[0], &w[1]));
                 acc
             }))
             .collect()
@@ -230,7 +314,19 @@ fn window_values(
             anchored: input.anchored,
             smoothed: input.smoothed,
             drops: if imp.counts_drops && hi > lo { drops_before[hi - 1] - drops_before[lo] } else { 0 },
+            starts,
         };
+        if wi.overlap_check && !starts.is_empty() {
+            // As Prometheus: only a window of two or more samples of one kind is checked.
+            let overlap = if hlo == hhi {
+                hi - lo > 1 && any_start_overlap(starts, w.points.iter().map(|p| p.t))
+            } else {
+                lo == hi && hhi - hlo > 1 && any_start_overlap(starts, w.hpoints.iter().map(|p| p.t))
+            };
+            if overlap {
+                ev.annotations.start_time_overlap(metric);
+            }
+        }
         if hlo == hhi {
             if let Some(v) = (imp.f)(&w)? {
                 out.push(Point::new(ts, v));
@@ -320,8 +416,9 @@ pub(crate) fn absent_over_time(ev: &mut Evaluator, call: &Call, r: StepRange) ->
     let mut present = vec![false; r.len()];
     let presence = range_fn(|_| Ok(Some(1.0)));
     let presence = presence.histograms(|_, _| Ok(Some(StepValue::Float(1.0))));
-    let spec = ev.each_range_series(arg, r, &mut |ev, series, spec| {
-        let (points, hpoints) = window_values(ev, &series, spec, &presence, &[], &mut [], lookback, r)?;
+    let spec = ev.each_range_series(arg, r, &mut |ev, series, spec, _| {
+        let input = WindowInput { series: &series, spec, starts: &[], overlap_check: false };
+        let (points, hpoints) = window_values(ev, &input, &presence, &[], &mut [], lookback, r)?;
         for t in points.iter().map(|p| p.t).chain(hpoints.iter().map(|p| p.t)) {
             present[r.index(t)] = true;
         }
@@ -344,17 +441,22 @@ fn extrapolated_rate(w: &Window, counter: bool, rate: bool) -> Option<f64> {
         return extended_rate(w, counter, rate);
     }
     let pts = w.points;
-    if pts.len() < 2 {
+    let zero_at = if counter { w.start_inside(pts[0].t) } else { None };
+    if pts.len() < 2 && zero_at.is_none() {
         return None;
     }
     let (first, last) = (pts[0], pts[pts.len() - 1]);
     let mut result = last.v - first.v;
     if counter && w.drops > 0 {
         for pair in pts.windows(2) {
-            if pair[1].v < pair[0].v {
+            if pair[1].v < pair[0].v || w.reset_by_start(pair[0].t, pair[1].t) {
                 result += pair[0].v;
             }
         }
+    }
+    if let Some(st) = zero_at {
+        // The counter started at 0 at `st`: the first value is all increase.
+        return Some((result + first.v) * factor_from_start(w, st, first.t, last.t, pts.len() - 1, rate));
     }
     let zero_point = (counter && result > 0.0 && first.v >= 0.0).then_some((first.v, result));
     Some(result * extrapolation_factor(w, first.t, last.t, pts.len() - 1, zero_point, rate))
@@ -394,6 +496,24 @@ pub(crate) fn extrapolation_factor(
         to_end = average_step / 2.0;
     }
     let mut factor = (sampled + to_start + to_end) / sampled;
+    if rate {
+        factor /= w.range_ms as f64 / 1000.0;
+    }
+    factor
+}
+
+/// [`extrapolation_factor`] when the window's first sample (at `first_t`)
+/// has its start timestamp `st` inside the window: the series covers
+/// `[st, last_t]`, so nothing is extrapolated to the left; to the right as
+/// usual (with a single sample, `intervals` 0, not at all).
+pub(crate) fn factor_from_start(w: &Window, st: i64, first_t: i64, last_t: i64, intervals: usize, rate: bool) -> f64 {
+    let covered = (last_t - st) as f64 / 1000.0;
+    let average_step = if intervals > 0 { (last_t - first_t) as f64 / 1000.0 / intervals as f64 } else { 0.0 };
+    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    if to_end >= average_step * 1.1 {
+        to_end = average_step / 2.0;
+    }
+    let mut factor = (covered + to_end) / covered;
     if rate {
         factor /= w.range_ms as f64 / 1000.0;
     }
@@ -463,7 +583,8 @@ fn instant_value(w: &Window, rate: bool) -> Option<f64> {
         return None;
     }
     // After a counter reset the last value is the increase since the reset.
-    let mut v = if rate && last.v < prev.v { last.v } else { last.v - prev.v };
+    let reset = last.v < prev.v || w.reset_by_start(prev.t, last.t);
+    let mut v = if rate && reset { last.v } else { last.v - prev.v };
     if rate {
         v /= interval as f64 / 1000.0;
     }
@@ -625,7 +746,8 @@ pub(crate) fn resets(w: &Window) -> Result<Option<f64>> {
         return Ok(Some(w.drops as f64));
     }
     let Some(first) = first_sample_index(w) else { return Ok(None) };
-    Ok(Some(w.points[first..].windows(2).filter(|p| p[1].v < p[0].v).count() as f64))
+    let n = w.points[first..].windows(2).filter(|p| p[1].v < p[0].v || w.reset_by_start(p[0].t, p[1].t)).count();
+    Ok(Some(n as f64))
 }
 
 /// Least-squares fit: slope per second and the value at `intercept_time`.
@@ -725,6 +847,7 @@ mod tests {
             anchored: false,
             smoothed: false,
             drops,
+            starts: &[],
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::super::hist::{self, Combined, HistogramSum};
 use super::super::series::{merge_samples, StepValue};
-use super::range::{boundary_samples, extrapolation_factor, HistContext, Window};
+use super::range::{boundary_samples, extrapolation_factor, factor_from_start, HistContext, Window};
 use crate::error::Result;
 use crate::histogram::{CounterResetHint, FloatHistogram};
 use crate::model::HPoint;
@@ -61,11 +61,24 @@ fn extrapolated_rate(w: &Window, cx: &mut HistContext, counter: bool, rate: bool
         return Ok(extended_rate(w, cx, counter, rate).and_then(hist_value));
     }
     let hs = w.hpoints;
-    if hs.len() < 2 {
+    let zero_at = if counter { w.start_inside(hs[0].t) } else { None };
+    if hs.len() < 2 && zero_at.is_none() {
         return Ok(None);
     }
-    let Some(mut result) = histogram_rate(hs, counter, cx) else { return Ok(None) };
     let (first, last) = (&hs[0], &hs[hs.len() - 1]);
+    if let Some(st) = zero_at {
+        // The counter started empty at `st`: the first histogram is all increase.
+        let total = if hs.len() > 1 {
+            let Some(change) = histogram_rate(w, counter, cx) else { return Ok(None) };
+            let Some(sum) = noted(hist::add(&change, &first.h), "addition", cx) else { return Ok(None) };
+            sum
+        } else {
+            (*first.h).clone()
+        };
+        let factor = factor_from_start(w, st, first.t, last.t, hs.len() - 1, rate);
+        return Ok(hist_value(hist::scaled(&total, factor)));
+    }
+    let Some(mut result) = histogram_rate(w, counter, cx) else { return Ok(None) };
     // A counter cannot go below zero: the first count tells how far back
     // extrapolation may reach.
     let zero_point = (counter && result.count > 0.0 && first.h.count >= 0.0).then_some((first.h.count, result.count));
@@ -75,9 +88,11 @@ fn extrapolated_rate(w: &Window, cx: &mut HistContext, counter: bool, rate: bool
 }
 
 /// The increase of a histogram counter (or the change of a gauge) from the
-/// first to the last sample of `hs`, counter resets accounted for; `None`
-/// (with a warning) when the histograms cannot be combined.
-fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<FloatHistogram> {
+/// first to the last histogram of the window, counter resets (by value or
+/// start timestamp) accounted for; `None` (with a warning) when the
+/// histograms cannot be combined.
+fn histogram_rate(w: &Window, counter: bool, cx: &mut HistContext) -> Option<FloatHistogram> {
+    let hs = w.hpoints;
     let last = &hs[hs.len() - 1].h;
     let mut prev: FloatHistogram = (*hs[0].h).clone();
     if counter && (is_gauge(&prev) || is_gauge(last)) {
@@ -85,7 +100,7 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
     }
     // After a reset right after the first sample, the first sample's
     // layout does not matter: count from an empty histogram instead.
-    if counter && hs.len() > 1 && hs[1].h.detect_reset(&prev) {
+    if counter && hs.len() > 1 && (w.reset_by_start(hs[0].t, hs[1].t) || hs[1].h.detect_reset(&prev)) {
         prev = hist::empty_like(&hs[1].h);
     }
     let custom = prev.uses_custom_buckets();
@@ -109,8 +124,8 @@ fn histogram_rate(hs: &[HPoint], counter: bool, cx: &mut HistContext) -> Option<
     let mut result = noted(hist::sub(&last.to_schema(min_schema), &prev), "subtraction", cx)?;
     if counter {
         let mut before: &FloatHistogram = &prev;
-        for hp in &hs[1..] {
-            if hp.h.detect_reset(before) {
+        for (i, hp) in hs.iter().enumerate().skip(1) {
+            if w.reset_by_start(hs[i - 1].t, hp.t) || hp.h.detect_reset(before) {
                 result = noted(hist::add(&result, before), "addition", cx)?;
             }
             before = &hp.h;
@@ -202,7 +217,7 @@ fn instant_value(w: &Window, cx: &mut HistContext, rate: bool) -> Output {
     match (v0, v1) {
         (StepValue::Float(a), StepValue::Float(b)) => {
             // After a counter reset the last value is the increase since the reset.
-            let v = if rate && b < a { b } else { b - a };
+            let v = if rate && (b < a || w.reset_by_start(t0, t1)) { b } else { b - a };
             Ok(Some(StepValue::Float(if rate { v / seconds } else { v })))
         }
         (StepValue::Hist(a), StepValue::Hist(b)) => {
@@ -213,7 +228,7 @@ fn instant_value(w: &Window, cx: &mut HistContext, rate: bool) -> Output {
                 cx.annotations.native_histogram_not_gauge(cx.metric);
             }
             let mut result = (*b).clone();
-            if !rate || !b.detect_reset(&a) {
+            if !rate || !(w.reset_by_start(t0, t1) || b.detect_reset(&a)) {
                 let Some(diff) = noted(hist::sub(&b, &a), "subtraction", cx) else { return Ok(None) };
                 result = diff;
             }
@@ -307,7 +322,7 @@ pub(crate) fn ts_of_last_over_time(w: &Window, _: &mut HistContext) -> Output {
 // changes, resets
 
 pub(crate) fn changes(w: &Window, _: &mut HistContext) -> Output {
-    Ok(count_transitions(w, |a, b| match (a, b) {
+    Ok(count_transitions(w, |(_, a), (_, b)| match (a, b) {
         (StepValue::Float(x), StepValue::Float(y)) => x != y && !(x.is_nan() && y.is_nan()),
         (StepValue::Hist(x), StepValue::Hist(y)) => !x.equals(y),
         _ => true,
@@ -316,9 +331,9 @@ pub(crate) fn changes(w: &Window, _: &mut HistContext) -> Output {
 }
 
 pub(crate) fn resets(w: &Window, _: &mut HistContext) -> Output {
-    Ok(count_transitions(w, |a, b| match (a, b) {
-        (StepValue::Float(x), StepValue::Float(y)) => y < x,
-        (StepValue::Hist(x), StepValue::Hist(y)) => y.detect_reset(x),
+    Ok(count_transitions(w, |(prev_t, a), (t, b)| match (a, b) {
+        (StepValue::Float(x), StepValue::Float(y)) => y < x || w.reset_by_start(*prev_t, *t),
+        (StepValue::Hist(x), StepValue::Hist(y)) => w.reset_by_start(*prev_t, *t) || y.detect_reset(x),
         _ => true,
     })
     .map(StepValue::Float))
@@ -328,7 +343,7 @@ pub(crate) fn resets(w: &Window, _: &mut HistContext) -> Output {
 /// in time order) satisfy `counts`. With `anchored`, counting starts at the
 /// last sample at or before the window start, and there is no value unless
 /// a sample lies inside the window.
-fn count_transitions(w: &Window, counts: impl Fn(&StepValue, &StepValue) -> bool) -> Option<f64> {
+fn count_transitions(w: &Window, counts: impl Fn(&(i64, StepValue), &(i64, StepValue)) -> bool) -> Option<f64> {
     let samples: Vec<(i64, StepValue)> = merge_samples(w.points, w.hpoints).collect();
     let first = if w.anchored {
         if samples.last().is_none_or(|(t, _)| *t <= w.start) {
@@ -338,6 +353,6 @@ fn count_transitions(w: &Window, counts: impl Fn(&StepValue, &StepValue) -> bool
     } else {
         0
     };
-    let n = samples[first..].windows(2).filter(|pair| counts(&pair[0].1, &pair[1].1)).count();
+    let n = samples[first..].windows(2).filter(|pair| counts(&pair[0], &pair[1])).count();
     Some(n as f64)
 }
