@@ -505,3 +505,108 @@ fn close_leaves_a_compact_file_with_an_empty_log() {
     let wal = path.with_file_name("test.db-wal");
     assert!(!wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0, "the WAL is checkpointed");
 }
+
+fn starts_of(db: &Db, series: &str, mint: i64, maxt: i64) -> Vec<(i64, i64)> {
+    let got = db.select(&[m("__name__", series)], mint, maxt).unwrap();
+    got.into_iter().next().map(|s| s.start_timestamps).unwrap_or_default()
+}
+
+#[test]
+fn start_timestamps_round_trip_and_follow_their_samples() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    let (c, h) = (labels("c_total"), labels("h"));
+    db.append(&c, 1_000, 0.0).unwrap();
+    assert!(starts_of(&db, "c_total", i64::MIN, i64::MAX).is_empty(), "no start timestamps written yet");
+    let mut b = Batch::new();
+    for t in 2..=300 {
+        // Every third sample restarts the counter; the others carry none.
+        if t % 3 == 0 {
+            b.add_with_start(&c, t * 1_000, t * 1_000 - 500, 1.0);
+        } else {
+            b.add(&c, t * 1_000, t as f64);
+        }
+    }
+    b.add_histogram_with_start(&h, 5_000, 4_000, promlite::FloatHistogram::default());
+    b.add_histogram(&h, 6_000, promlite::FloatHistogram::default());
+    b.add_with_start(&c, 400_000, 0, 1.0); // 0 means "none"
+    db.write(&b).unwrap();
+    let want: Vec<(i64, i64)> = (3..=300).step_by(3).map(|t| (t * 1_000, t * 1_000 - 500)).collect();
+    assert_eq!(starts_of(&db, "c_total", i64::MIN, i64::MAX), want, "heads and chunks alike");
+    assert_eq!(starts_of(&db, "c_total", 5_000, 10_000), vec![(6_000, 5_500), (9_000, 8_500)], "only in range");
+    assert_eq!(starts_of(&db, "h", i64::MIN, i64::MAX), vec![(5_000, 4_000)]);
+    db.close().unwrap();
+
+    let db = Db::open(&path).unwrap();
+    assert_eq!(starts_of(&db, "c_total", i64::MIN, i64::MAX), want, "kept across reopen");
+    let ro = Db::open_with(&path, Options::default().read_only(true)).unwrap();
+    assert_eq!(starts_of(&ro, "h", i64::MIN, i64::MAX), vec![(5_000, 4_000)], "read-only handles see them");
+    drop(ro);
+
+    // Rewriting a sample replaces its start timestamp, or clears it.
+    let mut b = Batch::new();
+    b.add_with_start(&c, 3_000, 1_000, 7.0);
+    b.add(&c, 6_000, 7.0);
+    b.add_histogram(&h, 5_000, promlite::FloatHistogram::default());
+    db.write(&b).unwrap();
+    assert_eq!(starts_of(&db, "c_total", 0, 9_000), vec![(3_000, 1_000), (9_000, 8_500)]);
+    assert!(starts_of(&db, "h", i64::MIN, i64::MAX).is_empty());
+
+    // Deleted samples take their start timestamps with them: a new sample
+    // at the same time does not inherit one.
+    db.delete_series(&[m("__name__", "c_total")], 8_000, 20_000).unwrap();
+    db.write(&{
+        let mut b = Batch::new();
+        b.add(&c, 9_000, 1.0);
+        b
+    })
+    .unwrap();
+    assert_eq!(starts_of(&db, "c_total", 0, 25_000), vec![(3_000, 1_000), (21_000, 20_500), (24_000, 23_500)]);
+    db.delete_before(100_000).unwrap();
+    db.append(&c, 21_000, 1.0).unwrap();
+    let kept = starts_of(&db, "c_total", i64::MIN, i64::MAX);
+    assert_eq!(kept.first(), Some(&(102_000, 101_500)), "retention drops older ones");
+    assert!(!kept.iter().any(|&(t, _)| t == 21_000));
+    db.compact().unwrap();
+    assert_eq!(starts_of(&db, "c_total", i64::MIN, i64::MAX), kept, "compaction keeps them");
+    db.delete_series(&[m("__name__", "h")], i64::MIN, i64::MAX).unwrap();
+    db.write(&{
+        let mut b = Batch::new();
+        b.add_histogram(&h, 5_000, promlite::FloatHistogram::default());
+        b
+    })
+    .unwrap();
+    assert!(starts_of(&db, "h", i64::MIN, i64::MAX).is_empty(), "a removed series leaves none behind");
+}
+
+#[test]
+fn format_2_files_gain_the_start_timestamp_table_with_their_data_intact() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    for t in 0..500 {
+        db.append(&labels("old_total"), t * 1_000, t as f64).unwrap();
+    }
+    let mut b = Batch::new();
+    b.add_histogram(&labels("old_h"), 5, promlite::FloatHistogram::default());
+    db.write(&b).unwrap();
+    let before = db.select(&[m("__name__", "old_total")], i64::MIN, i64::MAX).unwrap();
+    db.close().unwrap();
+    // Format 2 is format 3 without the start-timestamp table.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE stsamples; PRAGMA user_version = 2;").unwrap();
+    }
+    let err = Db::open_with(&path, Options::default().read_only(true)).err().unwrap();
+    assert!(err.to_string().contains("has promlite format 2; open it once for writing to upgrade"), "{err}");
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.select(&[m("__name__", "old_total")], i64::MIN, i64::MAX).unwrap(), before);
+    assert_eq!(db.select(&[m("__name__", "old_h")], i64::MIN, i64::MAX).unwrap()[0].histograms.len(), 1);
+    let mut b = Batch::new();
+    b.add_with_start(&labels("old_total"), 600_000, 550_000, 1.0);
+    db.write(&b).unwrap();
+    assert_eq!(starts_of(&db, "old_total", i64::MIN, i64::MAX), vec![(600_000, 550_000)]);
+    drop(db);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 3);
+}

@@ -26,6 +26,15 @@ impl Mem {
         self
     }
 
+    /// Adds float samples `(t, v, start timestamp)`; a start of 0 is none.
+    fn add_with_starts(&mut self, labels: &str, samples: &[(i64, f64, i64)]) -> &mut Self {
+        let points = samples.iter().map(|&(t, v, _)| Point::new(t, v)).collect();
+        let mut series = Series::floats(Labels::parse(labels).unwrap(), points);
+        series.start_timestamps = samples.iter().filter(|s| s.2 != 0).map(|&(t, _, st)| (t, st)).collect();
+        self.series.push(series);
+        self
+    }
+
     /// Adds native-histogram samples given in test notation (and optional floats).
     fn add_histograms(&mut self, labels: &str, samples: &[(i64, &str)], floats: &[(i64, f64)]) -> &mut Self {
         let histograms = samples.iter().map(|&(t, h)| HPoint::new(t, histogram(h))).collect();
@@ -394,4 +403,82 @@ fn range_functions_over_mixed_windows() {
     assert_eq!(vector(instant_query(&m, "changes(mixed[1m])", 45_000, &o).unwrap())[0].1, 2.0);
     let last = histograms(&instant_query(&m, "last_over_time(mixed[1m])", 45_000, &o).unwrap());
     assert_eq!(last[0].1.count, 1.0, "the newest sample is the histogram");
+}
+
+fn value_at(m: &Mem, q: &str, t: i64) -> Option<f64> {
+    let got = vector(instant_query(m, q, t, &QueryOptions::default()).unwrap());
+    assert!(got.len() <= 1, "{q}: {got:?}");
+    got.first().map(|(_, v)| *v)
+}
+
+#[test]
+fn start_timestamp_resets_count_once_and_only_for_counter_functions() {
+    let mut m = Mem::default();
+    // 120s: restarted (start after the previous sample) and lower: one reset.
+    // 240s: restarted though higher. 180s: same start, no reset.
+    m.add_with_starts(
+        "c_total",
+        &[(60_000, 10.0, 0), (120_000, 2.0, 90_000), (180_000, 5.0, 90_000), (240_000, 6.0, 200_000)],
+    );
+    assert_eq!(value_at(&m, "resets(c_total[5m])", 240_000), Some(2.0));
+    assert_eq!(value_at(&m, "changes(c_total[5m])", 240_000), Some(3.0));
+    assert_eq!(value_at(&m, "irate(c_total[5m])", 240_000), Some(0.1), "6 since the restart, over 60s");
+    assert_eq!(value_at(&m, "idelta(c_total[5m])", 240_000), Some(1.0), "gauges ignore start timestamps");
+    // Each sample restarted just before itself (start inside the window for the first).
+    m.add_with_starts("d_total", &[(120_000, 20.0, 119_000), (180_000, 30.0, 179_000)]);
+    assert_eq!(
+        value_at(&m, "increase(d_total[2m])", 180_000),
+        Some(50.0),
+        "a zero at the first start, no extrapolation"
+    );
+    assert_eq!(value_at(&m, "delta(d_total[2m])", 180_000), Some(20.0), "delta extrapolates as always");
+    assert_eq!(value_at(&m, "increase(d_total[2m:1m])", 180_000), Some(20.0), "subqueries drop start timestamps");
+}
+
+#[test]
+fn a_start_exactly_at_the_window_start_is_outside_it() {
+    let mut m = Mem::default();
+    m.add_with_starts("at_total", &[(120_000, 3.0, 60_000), (180_000, 4.0, 60_000)]);
+    m.add_with_starts("in_total", &[(120_000, 3.0, 60_001), (180_000, 4.0, 60_001)]);
+    m.add_with_starts("bad_total", &[(120_000, 3.0, 120_001), (180_000, 4.0, 120_001)]);
+    // Outside: the usual extrapolation, a full interval to the left.
+    assert_eq!(value_at(&m, "increase(at_total[2m])", 180_000), Some(2.0));
+    assert_eq!(value_at(&m, "increase(in_total[2m])", 180_000), Some(4.0));
+    // A start after its own sample is invalid: ignored, though the next start follows the previous sample.
+    assert_eq!(value_at(&m, "resets(bad_total[2m])", 180_000), Some(1.0));
+    assert_eq!(value_at(&m, "increase(bad_total[2m])", 180_000), Some(7.0), "4, extrapolated towards zero");
+    // A single sample is enough once its start lies inside the window.
+    assert_eq!(value_at(&m, "increase(in_total[1m])", 120_000), Some(3.0));
+    assert_eq!(value_at(&m, "increase(at_total[1m])", 120_000), None);
+}
+
+#[test]
+fn overlapping_start_timestamps_warn_from_rate_and_increase_only() {
+    let mut m = Mem::default();
+    m.add_with_starts("o_total", &[(60_000, 1.0, 30_000), (120_000, 2.0, 10_000)]);
+    let o = QueryOptions::default();
+    let want =
+        "PromQL warning: sample has start time that overlaps with previous sample timestamp for metric \"o_total\"";
+    for q in ["rate(o_total[2m])", "increase(o_total[2m])"] {
+        assert_eq!(instant_query(&m, q, 120_000, &o).unwrap().warnings, vec![want.to_string()], "{q}");
+    }
+    for q in ["irate(o_total[2m])", "resets(o_total[2m])", "rate(o_total[2m:30s])", "rate(o_total[1m])"] {
+        assert!(instant_query(&m, q, 120_000, &o).unwrap().warnings.is_empty(), "{q}");
+    }
+}
+
+#[test]
+fn start_timestamp_function_reads_selected_samples_only() {
+    let mut m = Mem::default();
+    m.add_with_starts(r#"s{a="1"}"#, &[(60_000, 1.0, 50_000), (120_000, 2.0, 0)]);
+    m.add("plain", &[(60_000, 1.0)]);
+    let o = QueryOptions::default();
+    assert_eq!(vector(instant_query(&m, "start_timestamp(s)", 90_000, &o).unwrap()), vec![(r#"{a="1"}"#.into(), 50.0)]);
+    assert_eq!(value_at(&m, "start_timestamp(s)", 130_000), Some(0.0), "a sample without one gives 0");
+    assert_eq!(value_at(&m, "start_timestamp(s offset 1m)", 130_000), Some(50.0));
+    assert_eq!(value_at(&m, "start_timestamp((s))", 90_000), Some(50.0));
+    assert_eq!(value_at(&m, "start_timestamp(plain)", 90_000), Some(0.0));
+    assert_eq!(value_at(&m, "start_timestamp(s * 1)", 90_000), None, "expressions carry none");
+    let r = matrix(range_query(&m, "start_timestamp(s)", 60_000, 120_000, 30_000, &o).unwrap());
+    assert_eq!(r[0].points.iter().map(|p| p.v).collect::<Vec<_>>(), vec![50.0, 50.0, 0.0]);
 }

@@ -902,6 +902,20 @@ mod tests {
     }
 
     #[test]
+    fn start_timestamp_resets() {
+        // (previous start, previous t, start, t)
+        assert!(is_start_timestamp_reset(0, 60, 61, 120), "started after the previous sample");
+        assert!(is_start_timestamp_reset(1, 60, 60, 120), "delta: starts where the previous one ended");
+        assert!(!is_start_timestamp_reset(0, 60, 60, 120), "cumulative of unknown start (no previous start)");
+        assert!(!is_start_timestamp_reset(60, 60, 60, 120), "cumulative of unknown start (start = own time)");
+        assert!(!is_start_timestamp_reset(61, 60, 60, 120), "an invalid previous start says nothing");
+        assert!(!is_start_timestamp_reset(0, 60, 59, 120), "started before the previous sample");
+        assert!(!is_start_timestamp_reset(0, 60, 120, 120), "a start at the sample itself is unknown");
+        assert!(!is_start_timestamp_reset(0, 60, 0, 120), "no start");
+        assert!(start_overlaps(30, 60, 10) && !start_overlaps(30, 60, 30) && !start_overlaps(30, 60, 60));
+    }
+
+    #[test]
     fn regression_fits_a_line() {
         let p = pts(&[(0, 1.0), (1000, 3.0), (2000, 5.0)]);
         assert_eq!(linear_regression(&p, 0), (2.0, 1.0));
