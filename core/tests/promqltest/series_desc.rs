@@ -128,11 +128,14 @@ pub fn parse_series_line(line: &str) -> Result<(Labels, Vec<SeqValue>), String> 
     Ok((labels, parse_values(values)?))
 }
 
+/// The labels of a `…@st` line and its start timestamps (`None`: no start).
+pub type StartLine = (Labels, Vec<Option<i64>>);
+
 /// Parses a start-timestamp line `metric{labels}@st …` into the labels and
 /// the start timestamps relative to each value's time: `_` (none), a signed
 /// duration `-30s`, `A(+|-)BxN` (N+1 of them: A, A±B, …) or `AxN`.
 /// `None` when the line is not a start-timestamp line.
-pub fn parse_start_line(line: &str) -> Option<Result<(Labels, Vec<Option<i64>>), String>> {
+pub fn parse_start_line(line: &str) -> Option<Result<StartLine, String>> {
     let (series, rest) = split_series(line.trim());
     let (series, values) =
         if let Some(s) = series.strip_suffix("@st") { (s, rest) } else { (series, rest.strip_prefix("@st")?.trim()) };
