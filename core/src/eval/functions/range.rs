@@ -50,7 +50,7 @@ impl Window<'_> {
     /// Whether start timestamps show that a counter was reset between its
     /// samples at `prev_t` and `t` (the one test float and histogram paths share).
     pub fn reset_by_start(&self, prev_t: i64, t: i64) -> bool {
-        !self.starts.is_empty() && is_start_timestamp_reset(self.start_of(prev_t), prev_t, self.start_of(t), t)
+        reset_by_start(self.starts, prev_t, t)
     }
 
     /// The start timestamp of the window's first sample (at `first_t`) when it
@@ -60,6 +60,16 @@ impl Window<'_> {
         let st = self.start_of(first_t);
         (st != 0 && st > self.start && st < first_t).then_some(st)
     }
+}
+
+/// Whether the start timestamps `starts` (sorted `(t, st)`) of a series show a
+/// counter reset between its samples at `prev_t` and `t`.
+fn reset_by_start(starts: &[(i64, i64)], prev_t: i64, t: i64) -> bool {
+    if starts.is_empty() {
+        return false;
+    }
+    let st_of = |t| crate::value::start_timestamp_at(starts, t);
+    is_start_timestamp_reset(st_of(prev_t), prev_t, st_of(t), t)
 }
 
 /// Whether a sample (at `t`, start timestamp `st`) restarted the counter
@@ -263,22 +273,13 @@ fn window_values(
     let metric = series.labels.get(METRIC_NAME).unwrap_or("");
     let back = if input.anchored || input.smoothed { lookback } else { 0 };
     let forward = if input.smoothed { lookback } else { 0 };
-    let start_reset = |prev: &Point, p: &Point| {
-        !starts.is_empty()
-            && is_start_timestamp_reset(
-                crate::value::start_timestamp_at(starts, prev.t),
-                prev.t,
-                crate::value::start_timestamp_at(starts, p.t),
-                p.t,
-            )
-    };
     // drops_before[i]: counter resets between consecutive samples up to
     // sample i, so any window's count is one subtraction.
     let drops_before: Vec<u32> = if imp.counts_drops {
         let mut acc = 0u32;
         std::iter::once(0)
             .chain(pts.windows(2).map(|w| {
-                acc += u32::from(w[1].v < w[0].v || start_reset(&w[0], &w[1]));
+                acc += u32::from(w[1].v < w[0].v || reset_by_start(starts, w[0].t, w[1].t));
                 acc
             }))
             .collect()
