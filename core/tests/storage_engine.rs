@@ -529,7 +529,7 @@ fn start_timestamps_round_trip_and_follow_their_samples() {
     }
     b.add_histogram_with_start(&h, 5_000, 4_000, promlite::FloatHistogram::default());
     b.add_histogram(&h, 6_000, promlite::FloatHistogram::default());
-    b.add_with_start(&c, 400_000, 0, 1.0); // 0 means "none"
+    b.add_with_start(&c, 1_500, 0, 1.0); // 0 means "none"
     db.write(&b).unwrap();
     let want: Vec<(i64, i64)> = (3..=300).step_by(3).map(|t| (t * 1_000, t * 1_000 - 500)).collect();
     assert_eq!(starts_of(&db, "c_total", i64::MIN, i64::MAX), want, "heads and chunks alike");
@@ -547,9 +547,11 @@ fn start_timestamps_round_trip_and_follow_their_samples() {
     let mut b = Batch::new();
     b.add_with_start(&c, 3_000, 1_000, 7.0);
     b.add(&c, 6_000, 7.0);
+    b.add(&c, 300_000, 7.0); // the newest sample, in the head rather than a chunk
     b.add_histogram(&h, 5_000, promlite::FloatHistogram::default());
     db.write(&b).unwrap();
     assert_eq!(starts_of(&db, "c_total", 0, 9_000), vec![(3_000, 1_000), (9_000, 8_500)]);
+    assert_eq!(starts_of(&db, "c_total", 295_000, 300_000), vec![(297_000, 296_500)]);
     assert!(starts_of(&db, "h", i64::MIN, i64::MAX).is_empty());
 
     // Deleted samples take their start timestamps with them: a new sample

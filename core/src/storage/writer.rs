@@ -392,9 +392,17 @@ impl Writer {
                 }
             }
             let feed = !w.outbox_cursors.is_empty();
+            // Samples that may replace one with a start timestamp (only while
+            // the file has any): floats not newer than their series' newest, and histograms.
+            let mut rewritten: Vec<(i64, i64)> = Vec::new();
             for (id, mut points) in entries {
                 if !points.windows(2).all(|p| p[0].t < p[1].t) {
                     head::sort_dedup_keep_last(points.to_mut());
+                }
+                if w.has_start_timestamps {
+                    let state = &w.series[&id];
+                    let newest = state.chunks_max_t.max(state.head_last_t);
+                    rewritten.extend(points.iter().take_while(|p| p.t <= newest).map(|p| (id, p.t)));
                 }
                 if feed {
                     for p in points.iter() {
@@ -411,12 +419,15 @@ impl Writer {
                 for p in points {
                     let data = super::hcodec::encode(&p.h);
                     insert.execute(params![id, p.t, data])?;
+                    if w.has_start_timestamps {
+                        rewritten.push((id, p.t));
+                    }
                     if feed {
                         pending.outbox.push_histogram(id, p.t, data);
                     }
                 }
             }
-            w.write_start_timestamps(batches)?;
+            w.write_start_timestamps(&rewritten, batches)?;
             for m in batches.iter().flat_map(|b| b.metadata()) {
                 w.conn
                     .prepare_cached(
@@ -438,23 +449,12 @@ impl Writer {
     }
 
     /// Keeps `stsamples` in step with the samples of `batches` (already
-    /// written): a rewritten sample loses the start timestamp it had, then
-    /// the batches' start timestamps are stored.
-    fn write_start_timestamps(&mut self, batches: &[&crate::db::Batch]) -> Result<()> {
-        if self.has_start_timestamps {
-            let mut written: Vec<(i64, i64)> = Vec::new();
-            for b in batches {
-                for (labels, points) in b.series() {
-                    let id = self.series_id(labels)?;
-                    written.extend(points.iter().map(|p| (id, p.t)));
-                }
-                for (labels, points) in b.histograms() {
-                    let id = self.series_id(labels)?;
-                    written.extend(points.iter().map(|p| (id, p.t)));
-                }
-            }
+    /// written): the `rewritten` samples `(series id, t)` lose the start
+    /// timestamps they had, then the batches' start timestamps are stored.
+    fn write_start_timestamps(&mut self, rewritten: &[(i64, i64)], batches: &[&crate::db::Batch]) -> Result<()> {
+        if !rewritten.is_empty() {
             let mut clear = self.conn.prepare_cached("DELETE FROM stsamples WHERE series_id = ?1 AND t = ?2")?;
-            for (id, t) in written {
+            for (id, t) in rewritten {
                 clear.execute(params![id, t])?;
             }
         }
