@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use regex::Regex;
+use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
 
@@ -296,6 +298,33 @@ impl MatchOp {
     }
 }
 
+/// Most compiled regexes kept for reuse, and the longest pattern kept.
+const REGEX_CACHE_ENTRIES: usize = 512;
+const REGEX_CACHE_MAX_PATTERN: usize = 4096;
+
+/// Compiled PromQL regexes by pattern: dashboards send the same queries again
+/// and again, and compiling a regex costs more than running a small selector.
+static REGEX_CACHE: Mutex<Option<FxHashMap<String, Regex>>> = Mutex::new(None);
+
+/// `pattern` compiled as PromQL uses it: anchored at both ends, and with `(?s)`
+/// so `.` matches newlines, as Prometheus does. Compiled regexes are shared
+/// (a `Regex` clone is a reference count).
+pub(crate) fn anchored_regex(pattern: &str) -> std::result::Result<Regex, regex::Error> {
+    if let Some(regex) = REGEX_CACHE.lock().as_ref().and_then(|cache| cache.get(pattern)) {
+        return Ok(regex.clone());
+    }
+    let regex = Regex::new(&format!("^(?s:{pattern})$"))?;
+    if pattern.len() <= REGEX_CACHE_MAX_PATTERN {
+        let mut guard = REGEX_CACHE.lock();
+        let cache = guard.get_or_insert_with(FxHashMap::default);
+        if cache.len() >= REGEX_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(pattern.to_string(), regex.clone());
+    }
+    Ok(regex)
+}
+
 /// A label matcher such as `job=~"api|web"`. Regexes are fully anchored, as in Prometheus.
 #[derive(Debug, Clone)]
 pub struct Matcher {
@@ -324,8 +353,7 @@ impl Matcher {
         let value = value.into();
         let regex = match op {
             MatchOp::RegexMatch | MatchOp::RegexNoMatch => Some(
-                // (?s) so `.` matches newlines, as Prometheus does.
-                Regex::new(&format!("^(?s:{value})$"))
+                anchored_regex(&value)
                     .map_err(|e| Error::invalid(format!("invalid regular expression {value:?}: {e}")))?,
             ),
             _ => None,
@@ -394,6 +422,23 @@ mod tests {
         let n = Matcher::new(MatchOp::RegexNoMatch, "job", "a.*").unwrap();
         assert!(n.matches("b") && !n.matches("abc"));
         assert!(Matcher::new(MatchOp::RegexMatch, "x", "(").is_err());
+    }
+
+    #[test]
+    fn cached_regexes_behave_like_fresh_ones_beyond_the_cache_size() {
+        // More patterns than the cache holds, each asked for twice: the second
+        // (cached) answer must match exactly what the first did.
+        for round in 0..2 {
+            for i in 0..REGEX_CACHE_ENTRIES + 10 {
+                let r = anchored_regex(&format!("a{i}|b.")).unwrap();
+                assert!(r.is_match(&format!("a{i}")) && r.is_match("b\n"), "round {round}, pattern {i}");
+                assert!(!r.is_match(&format!("xa{i}")) && !r.is_match("b"), "round {round}, pattern {i}");
+            }
+        }
+        let long = "x".repeat(REGEX_CACHE_MAX_PATTERN + 1);
+        assert!(anchored_regex(&long).unwrap().is_match(&long));
+        assert!(anchored_regex("(").is_err());
+        assert!(anchored_regex("(").is_err(), "errors are not cached as successes");
     }
 
     #[test]

@@ -30,7 +30,7 @@ const WINDOW_POINTS: usize = 40;
 /// Series per remote-write request (`WINDOW_POINTS` × this = samples per request).
 const SERIES_PER_REQUEST: usize = 50;
 const SENDERS: usize = 4;
-const QUERY_RUNS: usize = 5;
+const QUERY_RUNS: usize = 15;
 
 const QUERIES: [(&str, &str); 10] = [
     ("raw selector", r#"http_requests_total{job="api"}"#),

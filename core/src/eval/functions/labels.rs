@@ -4,7 +4,6 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use regex::Regex;
 
 use super::super::engine::{instant_points, instant_samples, merge_same_labelsets, Evaluator, SampleField};
 use super::super::output::OutputBuilder;
@@ -19,7 +18,7 @@ pub(crate) fn label_replace(ev: &mut Evaluator, call: &Call, r: StepRange) -> Re
     let replacement = string_arg(call, 2)?;
     let src = string_arg(call, 3)?;
     let pattern = string_arg(call, 4)?;
-    let regex = Regex::new(&format!("^(?s:{pattern})$"))
+    let regex = crate::model::anchored_regex(&pattern)
         .map_err(|_| Error::execution(format!("invalid regular expression in label_replace(): {pattern}")))?;
     if !is_valid_label_name(&dst) {
         return Err(Error::execution(format!("invalid destination label name in label_replace(): {dst}")));
