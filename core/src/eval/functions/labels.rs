@@ -4,7 +4,6 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-
 use super::super::engine::{instant_points, instant_samples, merge_same_labelsets, Evaluator, SampleField};
 use super::super::output::OutputBuilder;
 use super::super::series::{go_labels_string, StepCursor, StepRange, StepSeries, Val};
