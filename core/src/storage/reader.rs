@@ -167,8 +167,10 @@ impl Storage {
             let mut stmt = ctx.conn.prepare_cached(
                 "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
             )?;
-            // Most files hold no start timestamps: then no series looks for any.
-            let any_start_timestamps = ctx.conn.prepare_cached("SELECT 1 FROM stsamples LIMIT 1")?.exists([])?;
+            // Most files hold no native histograms or no start timestamps: then
+            // no series looks for any (a lookup per series costs as much as a small read).
+            let any_histograms = has_rows(ctx.conn, "hsamples")?;
+            let any_start_timestamps = has_rows(ctx.conn, "stsamples")?;
             for (labels, id) in targets {
                 let mut points = Vec::new();
                 if s.chunks_may_reach(ctx, id, mint) {
@@ -180,7 +182,8 @@ impl Storage {
                     trim_to_range(&mut points, mint, maxt);
                 }
                 s.head_points(ctx, id, mint, maxt, &mut points)?;
-                let histograms = histograms_in_range(ctx.conn, id, mint, maxt)?;
+                let histograms =
+                    if any_histograms { histograms_in_range(ctx.conn, id, mint, maxt)? } else { Vec::new() };
                 if points.is_empty() && histograms.is_empty() {
                     continue;
                 }
@@ -499,6 +502,11 @@ fn outbox_cursor(conn: &Connection, name: &str) -> Result<u64> {
 }
 
 /// The native-histogram samples of series `id` in `[mint, maxt]`, in time order.
+/// Whether `table` holds any row (in this read's snapshot).
+pub(crate) fn has_rows(conn: &Connection, table: &str) -> Result<bool> {
+    Ok(conn.prepare_cached(&format!("SELECT 1 FROM {table} LIMIT 1"))?.exists([])?)
+}
+
 fn histograms_in_range(conn: &Connection, id: i64, mint: i64, maxt: i64) -> Result<Vec<crate::model::HPoint>> {
     let mut stmt =
         conn.prepare_cached("SELECT t, data FROM hsamples WHERE series_id = ?1 AND t >= ?2 AND t <= ?3 ORDER BY t")?;

@@ -169,7 +169,7 @@ impl Writer {
             }
         }
         self.next_seq = schema::committed_seq(&self.conn)? + 1;
-        self.has_start_timestamps = self.conn.prepare("SELECT 1 FROM stsamples LIMIT 1")?.exists([])?;
+        self.has_start_timestamps = super::reader::has_rows(&self.conn, "stsamples")?;
         self.log_floor = 0;
         self.outbox_cursors.clear();
         {
