@@ -27,11 +27,20 @@ pub struct Options {
     /// `false`: commits survive a crash of the process but not of the machine
     /// (SQLite's `synchronous = NORMAL` in WAL mode), and writing is faster.
     pub fsync_on_commit: bool,
+    /// Memory for decoded chunks kept for reuse (default 32 MiB; 0 turns it
+    /// off): repeated queries over the same recent data skip decoding it.
+    pub chunk_cache_bytes: usize,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { retention: None, query: QueryOptions::default(), read_only: false, fsync_on_commit: true }
+        Options {
+            retention: None,
+            query: QueryOptions::default(),
+            read_only: false,
+            fsync_on_commit: true,
+            chunk_cache_bytes: crate::storage::DEFAULT_CHUNK_CACHE_BYTES,
+        }
     }
 }
 
@@ -45,6 +54,12 @@ impl Options {
     /// Sets [`Options::retention`].
     pub fn retention(mut self, retention: Option<Duration>) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// Sets [`Options::chunk_cache_bytes`].
+    pub fn chunk_cache_bytes(mut self, bytes: usize) -> Self {
+        self.chunk_cache_bytes = bytes;
         self
     }
 
@@ -267,7 +282,11 @@ impl Db {
     /// # Errors
     /// As [`Db::open`].
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Db> {
-        let mode = OpenMode { read_only: options.read_only, fsync_on_commit: options.fsync_on_commit };
+        let mode = OpenMode {
+            read_only: options.read_only,
+            fsync_on_commit: options.fsync_on_commit,
+            chunk_cache_bytes: options.chunk_cache_bytes,
+        };
         let storage = Storage::open(path.as_ref(), mode)?;
         Ok(Db::assemble(storage, options))
     }

@@ -477,6 +477,41 @@ fn flush_moves_heads_to_chunks_and_writing_continues() {
 }
 
 #[test]
+fn rewritten_chunks_are_never_read_from_the_decoded_chunk_cache() {
+    let (_dir, path) = temp_db();
+    let db = Db::open(&path).unwrap();
+    let f = labels("f");
+    let mut batch = Batch::new();
+    for t in 0..300 {
+        batch.add(&f, t * 10, t as f64);
+    }
+    db.write(&batch).unwrap();
+    db.flush().unwrap();
+    let values = |db: &Db| points_of(db, "f").iter().map(|p| (p.t, p.v)).collect::<Vec<_>>();
+    let mut want: Vec<(i64, f64)> = (0..300).map(|t| (t * 10, t as f64)).collect();
+    assert_eq!(values(&db), want, "the first read decodes and keeps the newest chunk");
+    assert_eq!(values(&db), want, "the second is served from the cache");
+
+    // A replaced value inside the newest chunk (same bounds, same length), then
+    // an out-of-order sample inside it, then compaction: each rewrites the chunk.
+    db.append(&f, 2_500, -1.0).unwrap();
+    db.flush().unwrap();
+    want[250].1 = -1.0;
+    assert_eq!(values(&db), want);
+    db.append(&f, 2_505, 7.0).unwrap();
+    db.flush().unwrap();
+    want.insert(251, (2_505, 7.0));
+    assert_eq!(values(&db), want);
+    db.compact().unwrap();
+    assert_eq!(values(&db), want);
+
+    // The cache is only a speed-up: without it the answers are the same.
+    drop(db);
+    let uncached = Db::open_with(&path, Options::default().chunk_cache_bytes(0)).unwrap();
+    assert_eq!(values(&uncached), want);
+}
+
+#[test]
 fn close_leaves_a_compact_file_with_an_empty_log() {
     let (_dir, path) = temp_db();
     let db = Db::open(&path).unwrap();

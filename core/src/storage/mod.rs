@@ -9,6 +9,7 @@
 //!   `maintenance`: retention, deletion, compaction.
 
 mod bits;
+mod chunk_cache;
 mod codec;
 mod group;
 mod hcodec;
@@ -37,11 +38,15 @@ pub(crate) use self::reader::OutboxScan;
 use self::writer::Writer;
 use crate::error::{Error, Result};
 
+pub(crate) use chunk_cache::DEFAULT_BYTES as DEFAULT_CHUNK_CACHE_BYTES;
+
 /// How an engine was opened.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct OpenMode {
     pub read_only: bool,
     pub fsync_on_commit: bool,
+    /// Budget of the decoded-chunk cache in bytes (0: none).
+    pub chunk_cache_bytes: usize,
 }
 
 /// State shared between the writer and readers.
@@ -63,6 +68,7 @@ pub(crate) struct Storage {
     /// through the writer's connection).
     read_pool: Mutex<Vec<Connection>>,
     labels_cache: RwLock<rustc_hash::FxHashMap<i64, crate::model::Labels>>,
+    chunk_cache: chunk_cache::ChunkCache,
     group: group::GroupCommit,
     /// Holds this process's claim on the file as its writer.
     _claim: Option<WriterClaim>,
@@ -115,7 +121,7 @@ impl Storage {
     pub(crate) fn open_in_memory() -> Result<Storage> {
         let conn = Connection::open_in_memory()?;
         schema::create(&conn)?;
-        let mode = OpenMode { read_only: false, fsync_on_commit: false };
+        let mode = OpenMode { read_only: false, fsync_on_commit: false, chunk_cache_bytes: chunk_cache::DEFAULT_BYTES };
         Storage::with_writer(None, mode, conn, None)
     }
 
@@ -146,6 +152,7 @@ impl Storage {
             writer: writer.map(Mutex::new),
             read_pool: Mutex::new(Vec::new()),
             labels_cache: RwLock::new(Default::default()),
+            chunk_cache: chunk_cache::ChunkCache::new(mode.chunk_cache_bytes),
             group: Default::default(),
             _claim: claim,
             closed: false,

@@ -165,8 +165,9 @@ impl Storage {
                 ids.into_iter().map(|id| Ok((s.labels_of(ctx.conn, id)?, id))).collect::<Result<Vec<_>>>()?;
             targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             let mut stmt = ctx.conn.prepare_cached(
-                "SELECT data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
+                "SELECT max_t, data FROM chunks WHERE series_id = ?1 AND max_t >= ?2 AND min_t <= ?3 ORDER BY max_t",
             )?;
+            let mut pending = super::chunk_cache::Pending::default();
             // Most files hold no native histograms or no start timestamps: then
             // no series looks for any (a lookup per series costs as much as a small read).
             let any_histograms = has_rows(ctx.conn, "hsamples")?;
@@ -176,9 +177,12 @@ impl Storage {
                 if s.chunks_may_reach(ctx, id, mint) {
                     let mut rows = stmt.query(params![id, mint, maxt])?;
                     while let Some(row) = rows.next()? {
-                        let data = row.get_ref(0)?.as_blob().map_err(rusqlite::Error::from)?;
-                        codec::decode_into(data, &mut points)?;
+                        let max_t: i64 = row.get(0)?;
+                        let data = row.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                        s.chunk_cache.decode_into(id, max_t, data, &mut points, &mut pending)?;
                     }
+                    // Keep the series' newest chunk of this read: recent-data queries share it.
+                    s.chunk_cache.keep(&mut pending, &points, points.len());
                     trim_to_range(&mut points, mint, maxt);
                 }
                 s.head_points(ctx, id, mint, maxt, &mut points)?;
