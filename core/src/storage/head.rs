@@ -67,6 +67,12 @@ impl Head {
     /// Drops shadowed samples removed at or before `bound`.
     pub(crate) fn prune(&mut self, bound: u64) {
         self.shadowed.retain(|(removed, _, _)| *removed > bound);
+        // Heads outlive their samples (they keep `chunk_bound`): give back the
+        // room a chunk's worth of shadowed samples took, or every series would
+        // hold it for good.
+        if self.shadowed.is_empty() {
+            self.shadowed = Vec::new();
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -295,6 +301,18 @@ mod tests {
         assert!(h.chunks_may_reach(9, 900), "a chunk may end exactly at mint");
         assert!(h.chunks_may_reach(4, 1_000), "older snapshots predate the bound");
         assert!(!h.is_empty(), "a head that only knows its bound is kept");
+    }
+
+    #[test]
+    fn heads_cut_into_chunks_give_their_memory_back() {
+        let mut h = Head::default();
+        let samples: Vec<(i64, f64)> = (0..240).map(|t| (t, t as f64)).collect();
+        h.append(1, &pts(&samples));
+        h.replace(2, Vec::new()); // every sample moved to a chunk at commit 2
+        h.chunk_bound = Some((2, 239));
+        h.prune(2);
+        assert!(!h.is_empty(), "kept for its chunk bound");
+        assert_eq!((h.points.capacity(), h.seqs.capacity(), h.shadowed.capacity()), (0, 0, 0));
     }
 
     #[test]
